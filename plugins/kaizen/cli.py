@@ -1,0 +1,124 @@
+"""The ``kaizen`` command line (also ``python -m kaizen``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from kaizen.config import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log progress at INFO level.")
+def main(verbose: bool) -> None:
+    """Kaizen: an Airflow MLOps platform for session-based recommendations."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+
+
+@main.command()
+def up() -> None:
+    """Start the embedded stack and wait until every service is healthy."""
+    from kaizen.stack import embedded
+
+    stack = embedded.up(_settings())
+    _print_status(stack)
+
+
+@main.command()
+def down() -> None:
+    """Stop every service of the embedded stack (data stays under KAIZEN_HOME)."""
+    from kaizen.stack import embedded
+
+    embedded.down(_settings())
+    click.echo("stopped")
+
+
+@main.command()
+def status() -> None:
+    """Each service's state and health; exits 1 when any is unhealthy."""
+    from kaizen.stack import embedded
+
+    stack = embedded.resolve(_settings())
+    if not _print_status(stack):
+        sys.exit(1)
+
+
+def _print_status(stack) -> bool:
+    from kaizen.stack import airflow, embedded
+
+    report = embedded.health(stack)
+    for service in stack.services:
+        ok, detail = report[service.name]
+        click.echo(f"{'ok  ' if ok else 'FAIL'}  {service.name:22} {detail:45} {service.url}")
+    click.echo(f"\nAirflow admin password: {airflow.password_file(stack.settings)} (user {airflow.ADMIN_USER})")
+    click.echo(f"Logs: {stack.supervisor.logs}")
+    return all(ok for ok, _ in report.values())
+
+
+@main.command()
+@click.argument("service", required=False)
+@click.option("-n", "--lines", default=50, show_default=True, help="Lines to show.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+def logs(service: str | None, lines: int, follow: bool) -> None:
+    """Show a service's log (all services' when none is named)."""
+    from kaizen.stack.supervisor import Supervisor
+
+    sup = Supervisor(_settings().home)
+    files = [sup.log_file(service)] if service else sorted(sup.logs.glob("*.log"))
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise click.ClickException(f"no log at {missing[0]}; services: {', '.join(p.stem for p in sup.logs.glob('*.log'))}")
+    subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *map(str, files)])
+
+
+@main.command()
+def demo() -> None:
+    """Start the stack, load the demo shop, train and serve through Airflow, print a recommendation."""
+    from kaizen.stack.demo import demo as run_demo
+
+    run_demo(_settings(), click.echo)
+
+
+@main.command()
+@click.option("--items", required=True, help="Comma-separated item ids of the session, oldest first.")
+@click.option("--k", default=20, show_default=True, help="How many items to recommend.")
+@click.option("--exclude-seen", is_flag=True, help="Leave out items already in the session.")
+def recommend(items: str, k: int, exclude_seen: bool) -> None:
+    """Ask the served model for recommendations."""
+    from kaizen.serving.client import ModelServerClient, ModelServerError
+
+    try:
+        answer = ModelServerClient(_settings().model_server_url).recommend(
+            [i.strip() for i in items.split(",") if i.strip()], k, exclude_seen
+        )
+    except ModelServerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"model_version": answer.model_version, "items": answer.items, "scores": answer.scores}))
+
+
+@main.group()
+def shop() -> None:
+    """The shop's operational database."""
+
+
+@shop.command("load")
+@click.option("--format", "fmt", required=True, type=click.Choice(["retailrocket", "sessionrec", "diginetica", "otto"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def shop_load(fmt: str, path: Path) -> None:
+    """Append a public event log's events to the shop database."""
+    from kaizen.shop.loaders import load
+
+    click.echo(json.dumps(load(_settings().shop_db_url, fmt, path)))
+
+
+if __name__ == "__main__":
+    main()

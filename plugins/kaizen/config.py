@@ -1,0 +1,142 @@
+"""Kaizen's configuration: one typed object, read from environment variables.
+
+Every setting has a documented default that suits the embedded stack. ``kaizen up``
+writes the values it resolved (database URLs with generated passwords, ports) to
+``$KAIZEN_HOME/stack.env``; any process that reads the settings later (the CLI, Airflow
+tasks, the model server) sees those values unless its own environment overrides them.
+docker compose and Terraform set the same variable names.
+
+Standard library only: the serving environment imports this module too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+STACK_ENV_FILE = "stack.env"
+# The checkout this package runs from (plugins/kaizen/config.py -> the repository root).
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def _setting(env: str, default, doc: str):
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of Kaizen's settings. ``Settings.from_env()`` is the way to get one."""
+
+    home: Path = _setting("KAIZEN_HOME", Path(".kaizen"), "State, logs and the embedded stack's data.")
+    host: str = _setting("KAIZEN_HOST", "127.0.0.1", "Address the embedded services bind to and are reached on.")
+
+    database_url: str = _setting(
+        "KAIZEN_DATABASE_URL",
+        "",
+        "Admin URL of an existing PostgreSQL server; empty starts a private cluster under KAIZEN_HOME.",
+    )
+    database_prefix: str = _setting(
+        "KAIZEN_DATABASE_PREFIX", "", "Prefix for the per-component databases and roles (to share one server)."
+    )
+    postgres_port: int = _setting("KAIZEN_POSTGRES_PORT", 0, "Port of the private cluster; 0 picks a free one once.")
+    shop_db_url: str = _setting("KAIZEN_SHOP_DB_URL", "", "The shop's operational database (the source).")
+    airflow_db_url: str = _setting("KAIZEN_AIRFLOW_DB_URL", "", "Airflow's metadata database.")
+    mlflow_db_url: str = _setting("KAIZEN_MLFLOW_DB_URL", "", "MLflow's backend store.")
+    feast_db_url: str = _setting("KAIZEN_FEAST_DB_URL", "", "Feast's SQL registry and PostgreSQL online store.")
+
+    airflow_port: int = _setting("KAIZEN_AIRFLOW_PORT", 8080, "Airflow api-server (UI and REST API).")
+    airflow_parallelism: int = _setting(
+        "KAIZEN_AIRFLOW_PARALLELISM", 4, "Task slots; each idle LocalExecutor worker costs ~150 MB."
+    )
+    mlflow_port: int = _setting("KAIZEN_MLFLOW_PORT", 5000, "MLflow tracking server and artifact proxy.")
+    serving_port: int = _setting("KAIZEN_SERVING_PORT", 9000, "Model server REST port (Seldon's default).")
+    serving_grpc_port: int = _setting("KAIZEN_SERVING_GRPC_PORT", 5001, "Model server gRPC port.")
+    serving_metrics_port: int = _setting("KAIZEN_SERVING_METRICS_PORT", 6000, "Model server Prometheus metrics.")
+
+    lake_dir: Path = _setting("KAIZEN_LAKE_DIR", Path(""), "Parquet lake; empty means KAIZEN_HOME/lake.")
+    model_name: str = _setting("KAIZEN_MODEL_NAME", "kaizen-recommender", "Registered model name in MLflow.")
+    experiment: str = _setting("KAIZEN_EXPERIMENT", "kaizen-recommender", "MLflow experiment of training runs.")
+    serving_poll_s: float = _setting(
+        "KAIZEN_SERVING_POLL_S", 3.0, "How often the model server checks the registry for a new @champion."
+    )
+    mlflow_tracking_uri: str = _setting("MLFLOW_TRACKING_URI", "", "MLflow server URL; empty derives it from host and port.")
+    model_server_url: str = _setting(
+        "KAIZEN_MODEL_SERVER_URL", "", "Model server URL; empty derives it from host and port."
+    )
+    airflow_url: str = _setting("KAIZEN_AIRFLOW_URL", "", "Airflow api-server URL; empty derives it from host and port.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read settings from ``environ`` over ``$KAIZEN_HOME/stack.env`` over defaults."""
+        environ = dict(os.environ if environ is None else environ)
+        home = Path(environ.get("KAIZEN_HOME") or cls.home).absolute()
+        values = {**read_env_file(home / STACK_ENV_FILE), **environ, "KAIZEN_HOME": str(home)}
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            raw = values.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            kwargs[f.name] = _convert(f.type, raw, f.metadata["env"])
+        settings = cls(**kwargs)
+        return settings._derive()
+
+    def _derive(self) -> "Settings":
+        """Fill the settings whose defaults depend on others."""
+        return dataclasses.replace(
+            self,
+            lake_dir=self.lake_dir if str(self.lake_dir) not in ("", ".") else self.home / "lake",
+            mlflow_tracking_uri=self.mlflow_tracking_uri or f"http://{self.host}:{self.mlflow_port}",
+            model_server_url=self.model_server_url or f"http://{self.host}:{self.serving_port}",
+            airflow_url=self.airflow_url or f"http://{self.host}:{self.airflow_port}",
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """The settings as environment variables, for child processes and stack.env."""
+        env = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            env[f.metadata["env"]] = str(value)
+        return env
+
+    @classmethod
+    def documentation(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, meaning) for every setting: the README's table."""
+        return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in dataclasses.fields(cls)]
+
+
+def _convert(type_name: str, raw: str, env: str):
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "Path":
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"{env}={raw!r} is not a valid {type_name}") from exc
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a ``KEY=value`` file (comments and blank lines ignored); missing file is empty."""
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def write_env_file(path: Path, values: Mapping[str, str]) -> None:
+    """Write ``KEY=value`` lines readable only by the owner: they carry passwords."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Written by `kaizen up`: the embedded stack's resolved settings.\n"
+    text += "".join(f"{key}={value}\n" for key, value in sorted(values.items()))
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text)

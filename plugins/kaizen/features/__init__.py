@@ -1,0 +1,1 @@
+"""Features: the Feast repository over the lake, its online store and training sets."""

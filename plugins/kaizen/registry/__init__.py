@@ -1,0 +1,1 @@
+"""Registry: the MLflow model package, registration and the @champion alias."""

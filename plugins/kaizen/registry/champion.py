@@ -1,0 +1,31 @@
+"""Registration and the aliases the model server follows."""
+
+from __future__ import annotations
+
+import logging
+
+import mlflow
+from mlflow import MlflowClient
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+
+
+def register(tracking_uri: str, model_uri: str, name: str) -> str:
+    mlflow.set_tracking_uri(tracking_uri)
+    version = mlflow.register_model(model_uri, name).version
+    log.info("registered %s version %s from %s", name, version, model_uri)
+    return str(version)
+
+
+def set_champion(tracking_uri: str, name: str, version: str) -> None:
+    MlflowClient(tracking_uri).set_registered_model_alias(name, CHAMPION, version)
+    log.info("%s@%s is now version %s", name, CHAMPION, version)
+
+
+def champion_version(tracking_uri: str, name: str) -> str | None:
+    try:
+        return str(MlflowClient(tracking_uri).get_model_version_by_alias(name, CHAMPION).version)
+    except mlflow.exceptions.MlflowException:
+        return None

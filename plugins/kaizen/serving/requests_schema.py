@@ -1,0 +1,65 @@
+"""What a recommendation request may contain, checked before the model sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_ITEMS = 200  # a session prefix longer than this is a client bug, not a shopper
+MAX_K = 100
+DEFAULT_K = 20
+
+
+class BadRequest(ValueError):
+    """The request is malformed; the message says how, for the client's 4xx."""
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    items: tuple[str, ...]
+    k: int = DEFAULT_K
+    exclude_seen: bool = False
+
+
+def parse_request(payload, exclude_seen_default: bool = False) -> RecommendRequest:
+    """Accept ``jsonData`` ({"items": [...], "k": .., "exclude_seen": ..}) or one ndarray row of item ids."""
+    if isinstance(payload, dict):
+        unknown = set(payload) - {"items", "k", "exclude_seen"}
+        if unknown:
+            raise BadRequest(f"unknown fields {sorted(unknown)}; expected items, k, exclude_seen")
+        items = payload.get("items")
+        k = payload.get("k", DEFAULT_K)
+        exclude_seen = payload.get("exclude_seen", exclude_seen_default)
+    else:
+        rows = payload.tolist() if hasattr(payload, "tolist") else payload
+        if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], list):
+            raise BadRequest('expected jsonData {"items": [...]} or one ndarray row of item ids')
+        items, k, exclude_seen = rows[0], DEFAULT_K, exclude_seen_default
+    if not isinstance(items, list) or not items:
+        raise BadRequest("items must be a non-empty list of item ids, oldest first")
+    if len(items) > MAX_ITEMS:
+        raise BadRequest(f"items has {len(items)} entries; at most {MAX_ITEMS}")
+    if not all(_valid_id(i) for i in items):
+        raise BadRequest("every item id must be a non-empty string or an integer")
+    # JSON numbers arrive as floats through protobuf's Struct: 20.0 is 20, 20.5 is not.
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise BadRequest(f"k must be an integer from 1 to {MAX_K}")
+    if not isinstance(exclude_seen, bool):
+        raise BadRequest("exclude_seen must be true or false")
+    return RecommendRequest(tuple(_item_id(i) for i in items), k, exclude_seen)
+
+
+def _valid_id(item) -> bool:
+    if isinstance(item, str):
+        return bool(item.strip())
+    if isinstance(item, float):
+        return item.is_integer()
+    return isinstance(item, int) and not isinstance(item, bool)
+
+
+def _item_id(item) -> str:
+    # Protobuf's Struct turns integer ids into floats (355908 -> 355908.0).
+    if isinstance(item, float) and item.is_integer():
+        return str(int(item))
+    return str(item)

@@ -1,0 +1,100 @@
+"""The Seldon Core 1 model class: serves whatever version ``@champion`` names in MLflow.
+
+``seldon-core-microservice kaizen.serving.seldon_model.SeldonRecommender --service-type MODEL``
+
+Every worker polls the registry; when the alias moves it loads the new version beside
+the old one and swaps a single reference, so requests in flight finish on the version
+they started with and none is lost. Each response names the version in ``meta.tags``.
+
+Request (``jsonData``)::
+
+    {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false}}
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from seldon_core.flask_utils import SeldonMicroserviceException
+from seldon_core.user_model import SeldonResponse
+
+from kaizen.config import Settings
+from kaizen.models import Recommender, load_model
+from kaizen.serving.registry_client import RegistryClient
+from kaizen.serving.requests_schema import BadRequest, parse_request
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+SERVING_ARTIFACT = "artifacts/model.npz"  # where the pyfunc keeps the numpy artifact
+
+
+@dataclass(frozen=True)
+class Served:
+    version: str
+    model: Recommender
+
+
+class SeldonRecommender:
+    def __init__(self):
+        self.settings = Settings.from_env()
+        self.registry = RegistryClient(self.settings.mlflow_tracking_uri)
+        self.served: Served | None = None
+        self.last_error = ""
+
+    def load(self) -> None:
+        """Called by seldon-core once per worker process: first load, then keep watching."""
+        self.refresh()
+        threading.Thread(target=self._watch, name="champion-watch", daemon=True).start()
+
+    def refresh(self) -> None:
+        """Load the champion if it differs from what is served; keep serving on any failure."""
+        try:
+            target = self.registry.version_for_alias(self.settings.model_name, CHAMPION)
+            if target is None:
+                self.last_error = f"no {self.settings.model_name}@{CHAMPION} registered yet"
+                return
+            if self.served and self.served.version == target.version:
+                return
+            path = self.registry.download(target.name, target.version, SERVING_ARTIFACT)
+            model = load_model(path)
+            self.served = Served(target.version, model)  # one reference swap: atomic for readers
+            self.last_error = ""
+            log.info("now serving %s version %s", target.name, target.version)
+        except Exception as exc:  # a broken registry or artifact must not take serving down
+            self.last_error = f"could not load the champion: {exc}"
+            log.exception("champion refresh failed; still serving %s", self.served and self.served.version)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.settings.serving_poll_s)
+            self.refresh()
+
+    def predict(self, X, features_names=None, meta=None) -> SeldonResponse:
+        served = self.served
+        if served is None:
+            raise SeldonMicroserviceException(
+                f"no model to serve: {self.last_error}", status_code=503, reason="MODEL_NOT_READY"
+            )
+        try:
+            request = parse_request(X)
+        except BadRequest as exc:
+            raise SeldonMicroserviceException(str(exc), status_code=400, reason="BAD_REQUEST") from exc
+        ranked = served.model.recommend(list(request.items), request.k, request.exclude_seen)
+        data = {"items": [item for item, _ in ranked], "scores": [round(score, 6) for _, score in ranked]}
+        return SeldonResponse(data, tags=self._tags(served))
+
+    def health_status(self) -> dict:
+        served = self.served
+        if served is None:
+            raise SeldonMicroserviceException(self.last_error or "loading", status_code=503, reason="MODEL_NOT_READY")
+        return {"model_version": served.version}
+
+    def tags(self) -> dict:
+        return self._tags(self.served)
+
+    def _tags(self, served: Served | None) -> dict:
+        return {"model_name": self.settings.model_name, "model_version": served.version if served else ""}

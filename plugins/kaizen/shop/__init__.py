@@ -1,0 +1,1 @@
+"""The shop: the operational PostgreSQL database Kaizen ingests from (schema and loaders)."""

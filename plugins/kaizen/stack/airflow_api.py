@@ -1,0 +1,85 @@
+"""A small client of Airflow 3's REST API (v2, bearer token): what the demo and tests need."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+TERMINAL = {"success", "failed"}
+
+
+class AirflowError(RuntimeError):
+    pass
+
+
+class AirflowClient:
+    def __init__(self, base_url: str, username: str, password: str, timeout_s: float = 30.0):
+        self.base = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.timeout_s = timeout_s
+        response = self.http.post(
+            f"{self.base}/auth/token", json={"username": username, "password": password}, timeout=timeout_s
+        )
+        if response.status_code not in (200, 201):
+            raise AirflowError(f"Airflow login failed ({response.status_code}): {response.text[:200]}")
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    @classmethod
+    def from_password_file(cls, base_url: str, username: str, path: Path) -> "AirflowClient":
+        """Log in with the password SimpleAuthManager generated for ``username``."""
+        return cls(base_url, username, json.loads(path.read_text())[username])
+
+    def request(self, method: str, path: str, **kwargs) -> dict:
+        response = self.http.request(method, f"{self.base}/api/v2{path}", timeout=self.timeout_s, **kwargs)
+        if response.status_code >= 400:
+            raise AirflowError(f"{method} {path}: {response.status_code} {response.text[:500]}")
+        return response.json() if response.content else {}
+
+    def wait_for_dag(self, dag_id: str, timeout_s: float = 120.0) -> None:
+        """Wait until the dag-processor has parsed ``dag_id`` (a new stack needs a few seconds)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            response = self.http.get(f"{self.base}/api/v2/dags/{dag_id}", timeout=self.timeout_s)
+            if response.status_code == 200:
+                return
+            if time.monotonic() > deadline:
+                errors = self.request("GET", "/importErrors").get("import_errors", [])
+                raise AirflowError(f"DAG {dag_id} not parsed after {timeout_s:.0f} s; import errors: {errors}")
+            time.sleep(1)
+
+    def unpause(self, dag_id: str) -> None:
+        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        run = self.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        body = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        return {ti["task_id"]: ti["state"] for ti in body["task_instances"]}
+
+    def wait_for_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        timeout_s: float = 900.0,
+        on_change: Callable[[dict[str, str | None]], None] | None = None,
+    ) -> str:
+        """Poll until the run ends; ``on_change`` sees task states whenever they change."""
+        deadline = time.monotonic() + timeout_s
+        seen: dict[str, str | None] = {}
+        while True:
+            state = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            tasks = self.task_states(dag_id, run_id)
+            if tasks != seen and on_change:
+                on_change(tasks)
+            seen = tasks
+            if state in TERMINAL:
+                return state
+            if time.monotonic() > deadline:
+                raise AirflowError(f"{dag_id} run {run_id} still {state} after {timeout_s:.0f} s")
+            time.sleep(1)

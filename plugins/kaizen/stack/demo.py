@@ -1,0 +1,81 @@
+"""``make demo``: bring the stack up, load a demo shop, run kaizen_e2e through Airflow's REST API."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import psycopg2
+
+from kaizen.config import PROJECT_DIR, Settings
+from kaizen.serving.client import ModelServerClient, Recommendation
+from kaizen.shop import loaders
+from kaizen.shop.schema import migrate
+from kaizen.stack import airflow, embedded
+from kaizen.stack.airflow_api import AirflowClient
+
+log = logging.getLogger(__name__)
+
+DEMO_DATA = PROJECT_DIR / "data" / "retailrocket-week" / "events.tsv"
+DAG_ID = "kaizen_e2e"
+
+
+def load_demo_shop(shop_db_url: str) -> int:
+    """Load the RetailRocket week unless the shop already has events; returns the shop's event count."""
+    migrate(shop_db_url)
+    with psycopg2.connect(shop_db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM events")
+        (count,) = cur.fetchone()
+    conn.close()
+    if count == 0:
+        count = loaders.load(shop_db_url, "retailrocket", DEMO_DATA)["events"]
+    return count
+
+
+def airflow_client(settings: Settings) -> AirflowClient:
+    return AirflowClient.from_password_file(settings.airflow_url, airflow.ADMIN_USER, airflow.password_file(settings))
+
+
+def run_dag(settings: Settings, dag_id: str, conf: dict | None = None, say: Callable[[str], None] = log.info) -> str:
+    """Trigger ``dag_id`` over REST and wait, reporting each task's state as it changes."""
+    client = airflow_client(settings)
+    client.wait_for_dag(dag_id)
+    client.unpause(dag_id)
+    run_id = client.trigger(dag_id, conf)
+    say(f"triggered {dag_id} run {run_id}")
+    started = time.monotonic()
+    reported: dict[str, str | None] = {}
+
+    def progress(tasks: dict[str, str | None]) -> None:
+        for task_id, state in tasks.items():
+            if state and reported.get(task_id) != state:
+                say(f"  [{time.monotonic() - started:5.1f}s] {task_id}: {state}")
+                reported[task_id] = state
+
+    state = client.wait_for_run(dag_id, run_id, on_change=progress)
+    if state != "success":
+        failed = [t for t, s in reported.items() if s in ("failed", "upstream_failed")]
+        raise RuntimeError(
+            f"{dag_id} run {run_id} {state} (tasks {failed}); see the Airflow UI at {settings.airflow_url}"
+        )
+    return run_id
+
+
+def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
+    say("starting the embedded stack (PostgreSQL, MLflow, Airflow, model server) ...")
+    stack = embedded.up(settings)
+    settings = stack.settings
+    events = load_demo_shop(settings.shop_db_url)
+    say(f"demo shop: {events} events (RetailRocket, one week)")
+    run_dag(settings, DAG_ID, say=say)
+    session = ["355908", "248676"]
+    answer = ModelServerClient(settings.model_server_url).recommend(session, k=10)
+    say("")
+    say(f"Airflow UI     {settings.airflow_url}  (user {airflow.ADMIN_USER}, password in {airflow.password_file(settings)})")
+    say(f"MLflow UI      {settings.mlflow_tracking_uri}")
+    say(f"Model server   {settings.model_server_url}/api/v1.0/predictions")
+    say("")
+    say(f"A session that viewed {session} gets, from {settings.model_name} v{answer.model_version}:")
+    say("  " + ", ".join(answer.items))
+    return answer

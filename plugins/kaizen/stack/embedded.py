@@ -1,0 +1,142 @@
+"""``kaizen up | down | status``: the embedded stack's life cycle.
+
+``up`` is idempotent: on a running stack it starts whatever is stopped and waits for
+health again. Start order: PostgreSQL, provisioning and ``airflow db migrate``, then
+MLflow, the Airflow components and the model server together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from kaizen.config import STACK_ENV_FILE, Settings, write_env_file
+from kaizen.stack import airflow, postgres, secrets
+from kaizen.stack.services import Service, services
+from kaizen.stack.supervisor import Supervisor, tail_lines
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The resolved stack: settings with database URLs filled in, and its services."""
+
+    settings: Settings
+    admin_url: str
+    services: list[Service]
+    supervisor: Supervisor
+    env: dict[str, str]  # what every supervised process sees
+    secrets: dict[str, str]
+    cluster: postgres.PrivateCluster | None  # None: KAIZEN_DATABASE_URL names a server
+
+
+def resolve(settings: Settings) -> Stack:
+    """Work out URLs, ports and secrets without starting anything."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    generated = secrets.load_or_create(settings.home)
+    cluster = None
+    if settings.database_url:
+        admin_url = settings.database_url
+    else:
+        port = settings.postgres_port or postgres.free_port(settings.host)
+        cluster = postgres.PrivateCluster(
+            settings.home / "postgres", settings.host, port, generated["KAIZEN_POSTGRES_PASSWORD"]
+        )
+        admin_url = cluster.admin_url
+        settings = dataclasses.replace(settings, postgres_port=port)
+    urls = {
+        component: postgres.component_url(
+            admin_url, f"{settings.database_prefix}{component}", secrets.db_password(generated, component)
+        )
+        for component in postgres.COMPONENTS
+    }
+    settings = dataclasses.replace(
+        settings,
+        shop_db_url=settings.shop_db_url or urls["shop"],
+        airflow_db_url=settings.airflow_db_url or urls["airflow"],
+        mlflow_db_url=settings.mlflow_db_url or urls["mlflow"],
+        feast_db_url=settings.feast_db_url or urls["feast"],
+    )
+    env = {**os.environ, **settings.as_env(), **airflow.airflow_env(settings, generated)}
+    return Stack(
+        settings, admin_url, services(settings, cluster, admin_url), Supervisor(settings.home), env, generated, cluster
+    )
+
+
+def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
+    stack = resolve(settings)
+    sup = stack.supervisor
+    sup.write_config([s.program for s in stack.services if s.program])
+    sup.start_daemon(stack.env)
+    _remember(stack.settings)
+
+    if stack.cluster:
+        log.info("starting PostgreSQL on port %s", stack.settings.postgres_port)
+        stack.cluster.initialise()
+        sup.start("postgres")
+    postgres.wait_until_ready(stack.admin_url)
+    postgres.provision(
+        stack.admin_url,
+        stack.settings.database_prefix,
+        {c: secrets.db_password(stack.secrets, c) for c in postgres.COMPONENTS},
+    )
+    log.info("migrating Airflow's metadata database")
+    airflow.migrate(stack.env)
+    for service in stack.services[1:]:
+        sup.start(service.program.name, wait=False)
+    wait_healthy(stack, timeout_s)
+    return stack
+
+
+def _remember(settings: Settings) -> None:
+    """Write what ``up`` generated so later commands (CLI, tests) find the same stack."""
+    keep = ("KAIZEN_POSTGRES_PORT", "KAIZEN_SHOP_DB_URL", "KAIZEN_AIRFLOW_DB_URL", "KAIZEN_MLFLOW_DB_URL",
+            "KAIZEN_FEAST_DB_URL")
+    env = settings.as_env()
+    write_env_file(settings.home / STACK_ENV_FILE, {key: env[key] for key in keep})
+
+
+def health(stack: Stack) -> dict[str, tuple[bool, str]]:
+    """Each service's (healthy, detail): supervisor state first, then its own check."""
+    states = stack.supervisor.states()
+    report = {}
+    for service in stack.services:
+        state = states.get(service.name, "STOPPED") if service.program else "EXTERNAL"
+        if state not in ("RUNNING", "EXTERNAL"):
+            report[service.name] = (False, state.lower())
+            continue
+        try:
+            report[service.name] = (True, service.check())
+        except Exception as exc:  # any failure of a check is the service's ill health
+            report[service.name] = (False, f"{state.lower()}, unhealthy: {_short(exc)}")
+    return report
+
+
+def wait_healthy(stack: Stack, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        report = health(stack)
+        failing = {name: detail for name, (ok, detail) in report.items() if not ok}
+        if not failing:
+            return
+        crashed = [n for n, d in failing.items() if d.startswith(("fatal", "backoff", "exited"))]
+        if crashed or time.monotonic() > deadline:
+            name = (crashed or list(failing))[0]
+            raise RuntimeError(
+                f"{name} is not healthy ({failing[name]}). Last lines of {stack.supervisor.log_file(name)}:\n"
+                + tail_lines(stack.supervisor.log_file(name), 25)
+            )
+        time.sleep(1)
+
+
+def down(settings: Settings) -> None:
+    Supervisor(settings.home).shutdown()
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]

@@ -1,0 +1,210 @@
+"""PostgreSQL for the embedded stack: a private cluster, and one database and role per component.
+
+Either the company's server (``KAIZEN_DATABASE_URL``, an admin URL) or a private cluster
+under ``$KAIZEN_HOME/postgres`` built from the system's PostgreSQL binaries. ``initdb``
+and ``postgres`` refuse to run as root, so as root they run as the ``postgres`` OS user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg2
+from psycopg2 import sql
+
+COMPONENTS = ("shop", "airflow", "mlflow", "feast")
+
+
+class PostgresError(RuntimeError):
+    """PostgreSQL could not be found, started or provisioned."""
+
+
+def find_bindir() -> Path:
+    """The newest system PostgreSQL's bin directory (Debian layout, then ``pg_config``)."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    if candidates:
+        return Path(candidates[-1])
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        return Path(subprocess.check_output([pg_config, "--bindir"], text=True).strip())
+    raise PostgresError(
+        "No PostgreSQL server binaries found (looked in /usr/lib/postgresql/*/bin and pg_config). "
+        "Install them (Debian: apt-get install postgresql) or set KAIZEN_DATABASE_URL to an existing server."
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class PrivateCluster:
+    """A PostgreSQL cluster owned by the stack, under ``root`` (``$KAIZEN_HOME/postgres``)."""
+
+    root: Path
+    host: str
+    port: int
+    password: str
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def os_user(self) -> str | None:
+        """The OS user the server runs as: ``postgres`` when we are root, else ourselves."""
+        return "postgres" if os.geteuid() == 0 else None
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres:{quote(self.password, safe='')}@{self.host}:{self.port}/postgres"
+
+    def initialise(self) -> None:
+        """Run ``initdb`` once; the superuser authenticates with a password over TCP."""
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        bindir = find_bindir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        pwfile = self.root / "initdb.pw"
+        pwfile.write_text(self.password + "\n")
+        if self.os_user:
+            entry = pwd.getpwnam(self.os_user)
+            for path in (self.root, self.socket_dir, pwfile):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        command = [
+            str(bindir / "initdb"),
+            "-D", str(self.data_dir),
+            "-U", "postgres",
+            "--pwfile", str(pwfile),
+            "--auth-host=scram-sha-256",
+            "--auth-local=peer",
+            "--encoding=UTF8",
+            "--no-instructions",
+        ]
+        try:
+            subprocess.run(self._as_os_user(command), check=True, capture_output=True, text=True)
+        except subprocess.CalledProcessError as exc:
+            raise PostgresError(f"initdb failed:\n{exc.stderr}") from exc
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def server_command(self) -> list[str]:
+        """The foreground server command a process supervisor runs."""
+        return [
+            str(find_bindir() / "postgres"),
+            "-D", str(self.data_dir),
+            "-p", str(self.port),
+            "-h", self.host,
+            "-k", str(self.socket_dir),
+            # Small and quick to stop: the embedded stack is a workstation's, not a fleet's.
+            "-c", "shared_buffers=64MB",
+            "-c", "max_connections=200",
+            "-c", "fsync=on",
+        ]
+
+    def _as_os_user(self, command: list[str]) -> list[str]:
+        return ["runuser", "-u", self.os_user, "--", *command] if self.os_user else command
+
+
+def wait_until_ready(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            psycopg2.connect(url, connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise PostgresError(f"PostgreSQL at {redact(url)} not ready after {timeout_s:.0f} s: {exc}") from exc
+            time.sleep(0.3)
+
+
+def provision(admin_url: str, prefix: str, passwords: dict[str, str]) -> dict[str, str]:
+    """Create (or update) one login role and one owned database per component.
+
+    Returns each component's URL. Idempotent: re-running resets the passwords to the
+    given ones and leaves existing data alone.
+    """
+    urls = {}
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            for component in COMPONENTS:
+                name = f"{prefix}{component}"
+                role = sql.Identifier(name)
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+                verb = sql.SQL("ALTER") if cur.fetchone() else sql.SQL("CREATE")
+                cur.execute(
+                    sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(verb, role, sql.Literal(passwords[component]))
+                )
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if not cur.fetchone():
+                    cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+                urls[component] = component_url(admin_url, name, passwords[component])
+                # PostgreSQL 15 no longer lets every role create in public: the owner must own it.
+                db = psycopg2.connect(with_database(admin_url, name))
+                try:
+                    with db, db.cursor() as owner_cur:
+                        owner_cur.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))
+                finally:
+                    db.close()
+    finally:
+        conn.close()
+    return urls
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+
+def component_url(admin_url: str, name: str, password: str) -> str:
+    """The admin URL with the component's role, password and database."""
+    parts = urlsplit(admin_url)
+    netloc = f"{quote(name, safe='')}:{quote(password, safe='')}@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, f"/{name}", parts.query, ""))
+
+
+def drop(admin_url: str, prefix: str) -> None:
+    """Drop the component databases and roles (tests that share a server clean up with it)."""
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for component in COMPONENTS:
+                name = f"{prefix}{component}"
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def redact(url: str) -> str:
+    """A URL safe to print: the password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The libpq URL for SQLAlchemy with psycopg2 (SQLAlchemy 2.1 maps postgresql:// to psycopg 3)."""
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1)

@@ -1,0 +1,162 @@
+"""The embedded stack's services: how each one starts and how to tell it is healthy.
+
+The names, ports and variables match docker-compose.yml's services, so one table in the
+README describes both.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psycopg2
+import requests
+
+from kaizen.config import PROJECT_DIR, Settings
+from kaizen.stack.airflow import airflow_command
+from kaizen.stack.postgres import PrivateCluster, redact, sqlalchemy_url
+from kaizen.stack.supervisor import Program
+
+HealthCheck = Callable[[], str]  # returns a short status; raises when unhealthy
+
+
+class Unhealthy(Exception):
+    """A service answered, but not with good health."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    program: Program | None  # None: not supervised here (an external PostgreSQL)
+    check: HealthCheck
+    url: str = ""
+
+
+def serving_venv() -> Path:
+    """The serving environment (seldon-core's pins conflict with the orchestration env's)."""
+    return Path(os.environ.get("KAIZEN_SERVING_VENV") or PROJECT_DIR / ".venv" / "serving")
+
+
+def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str) -> list[Service]:
+    bin_dir = Path(sys.executable).parent
+    airflow_health = _airflow_health(settings)
+    postgres_program = (
+        Program("postgres", cluster.server_command(), user=cluster.os_user, stopsignal="INT", priority=10)
+        if cluster
+        else None
+    )
+    return [
+        Service("postgres", postgres_program, lambda: _postgres_health(admin_url), redact(admin_url)),
+        Service(
+            "mlflow",
+            Program(
+                "mlflow",
+                [
+                    str(bin_dir / "mlflow"), "server",
+                    "--backend-store-uri", sqlalchemy_url(settings.mlflow_db_url),
+                    "--serve-artifacts",
+                    "--artifacts-destination", str(settings.home / "mlflow" / "artifacts"),
+                    "--host", settings.host,
+                    "--port", str(settings.mlflow_port),
+                    "--workers", "2",
+                    "--allowed-hosts", f"{settings.host}:{settings.mlflow_port},localhost:{settings.mlflow_port}",
+                ],
+                # The job runner would add 7 workers (~1.8 GB); the stack does not use it.
+                env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                priority=20,
+            ),
+            lambda: _http_health(f"{settings.mlflow_tracking_uri}/health"),
+            settings.mlflow_tracking_uri,
+        ),
+        Service(
+            "airflow-api-server",
+            Program("airflow-api-server", airflow_command("api-server"), priority=30),
+            lambda: airflow_health("metadatabase"),
+            settings.airflow_url,
+        ),
+        Service(
+            "airflow-scheduler",
+            Program("airflow-scheduler", airflow_command("scheduler"), priority=30),
+            lambda: airflow_health("scheduler"),
+        ),
+        Service(
+            "airflow-dag-processor",
+            Program("airflow-dag-processor", airflow_command("dag-processor"), priority=30),
+            lambda: airflow_health("dag_processor"),
+        ),
+        Service(
+            "airflow-triggerer",
+            Program("airflow-triggerer", airflow_command("triggerer"), priority=30),
+            lambda: airflow_health("triggerer"),
+        ),
+        Service(
+            "model-server",
+            Program(
+                "model-server",
+                [
+                    str(serving_venv() / "bin" / "seldon-core-microservice"),
+                    "kaizen.serving.seldon_model.SeldonRecommender",
+                    "--service-type", "MODEL",
+                    "--http-port", str(settings.serving_port),
+                    "--grpc-port", str(settings.serving_grpc_port),
+                    "--metrics-port", str(settings.serving_metrics_port),
+                    "--workers", "1",
+                    "--threads", "8",
+                    "--grpc-workers", "1",
+                    "--log-level", "INFO",
+                ],
+                priority=40,
+            ),
+            lambda: _model_server_health(settings.model_server_url),
+            settings.model_server_url,
+        ),
+    ]
+
+
+def _postgres_health(admin_url: str) -> str:
+    conn = psycopg2.connect(admin_url, connect_timeout=3)
+    try:
+        return f"PostgreSQL {conn.server_version // 10000}"
+    finally:
+        conn.close()
+
+
+def _http_health(url: str) -> str:
+    response = requests.get(url, timeout=3)
+    if response.status_code != 200:
+        raise Unhealthy(f"{url} answered {response.status_code}")
+    return "ok"
+
+
+def _airflow_health(settings: Settings) -> Callable[[str], str]:
+    """One call to Airflow's health endpoint answers for every component."""
+
+    def check(component: str) -> str:
+        response = requests.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=5)
+        response.raise_for_status()
+        status = (response.json().get(component) or {}).get("status")
+        if status != "healthy":
+            raise Unhealthy(f"Airflow reports {component} as {status}")
+        return "healthy"
+
+    return check
+
+
+def _model_server_health(url: str) -> str:
+    """Alive when the microservice answers; ready when it serves a registered model."""
+    requests.get(f"{url}/health/ping", timeout=3).raise_for_status()
+    response = requests.get(f"{url}/health/status", timeout=3)
+    if response.status_code != 200:
+        return "alive, not ready: " + _reason(response)
+    tags = response.json().get("meta", {}).get("tags", {})
+    return f"serving {tags.get('model_name', '?')} v{tags.get('model_version', '?')}"
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        return response.json()["status"]["info"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]

@@ -1,0 +1,1 @@
+"""Training: sessions from the lake, time-based splits, model fitting and evaluation."""

@@ -1,0 +1,69 @@
+"""Sessions from the lake, split by time into training and test, as the literature splits them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+
+from kaizen.ingest.extract import events_dir
+from kaizen.models import Sessions
+
+
+@dataclass(frozen=True)
+class Split:
+    train: Sessions
+    test: Sessions
+    test_start: pd.Timestamp
+    digest: str  # identifies the exact events used, for "same data" comparisons
+
+
+def read_events(lake_dir: Path, event_types=("view",)) -> pd.DataFrame:
+    table = ds.dataset(events_dir(lake_dir), format="parquet", partitioning="hive").to_table(
+        columns=["event_id", "session_id", "item_id", "event_type", "occurred_at"]
+    )
+    events = table.to_pandas()
+    return events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
+
+
+def time_split(events: pd.DataFrame, test_days: float = 2.0) -> Split:
+    """Test = sessions whose last event falls in the final ``test_days``; the rest train.
+
+    Test events of items unseen in training are removed and test sessions left with
+    fewer than two events dropped: a model cannot be asked to predict an unknown item.
+    """
+    end = events["occurred_at"].max()
+    test_start = end - pd.Timedelta(days=test_days)
+    session_end = events.groupby("session_id")["occurred_at"].transform("max")
+    train_events, test_events = events[session_end < test_start], events[session_end >= test_start]
+    train = sessions_of(train_events)
+    return Split(train, drop_short(sessions_of(test_events, train.vocabulary)), test_start, digest(events))
+
+
+def sessions_of(events: pd.DataFrame, vocabulary: np.ndarray | None = None) -> Sessions:
+    seconds = (events["occurred_at"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return Sessions.from_events(events["session_id"], events["item_id"], seconds, vocabulary=vocabulary)
+
+
+def drop_short(sessions: Sessions, min_length: int = 2) -> Sessions:
+    lengths = np.diff(sessions.offsets)
+    keep = np.repeat(lengths >= min_length, lengths)
+    kept_lengths = lengths[lengths >= min_length]
+    return Sessions(
+        vocabulary=sessions.vocabulary,
+        offsets=np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64),
+        items=sessions.items[keep],
+        times=sessions.times[keep],
+    )
+
+
+def digest(events: pd.DataFrame) -> str:
+    """A short content hash of the events a model saw."""
+    h = hashlib.sha256()
+    ordered = events.sort_values(["occurred_at", "event_id"])[["session_id", "item_id", "occurred_at"]]
+    h.update(pd.util.hash_pandas_object(ordered, index=False).values.tobytes())
+    return h.hexdigest()[:16]
