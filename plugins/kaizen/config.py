@@ -104,7 +104,10 @@ class Settings:
     @classmethod
     def documentation(cls) -> list[tuple[str, str, str]]:
         """(variable, default, meaning) for every setting: the README's table."""
-        return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in dataclasses.fields(cls)]
+        def shown(default) -> str:
+            return "" if default == Path("") else str(default)
+
+        return [(f.metadata["env"], shown(f.default), f.metadata["doc"]) for f in dataclasses.fields(cls)]
 
 
 def _convert(type_name: str, raw: str, env: str):

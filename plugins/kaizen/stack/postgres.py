@@ -81,6 +81,11 @@ class PrivateCluster:
         bindir = find_bindir()
         self.root.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
+        if self.os_user and subprocess.run(self._as_os_user(["test", "-x", str(self.root.parent)])).returncode:
+            raise PostgresError(
+                f"the {self.os_user} OS user cannot reach {self.root.parent} (a parent directory is private); "
+                "set KAIZEN_HOME to a directory it can traverse, or KAIZEN_DATABASE_URL to an existing server"
+            )
         pwfile = self.root / "initdb.pw"
         pwfile.write_text(self.password + "\n")
         if self.os_user:

@@ -1,0 +1,94 @@
+"""Shared fixtures: real PostgreSQL databases and one real embedded stack per test session.
+
+PostgreSQL: ``KAIZEN_TEST_DATABASE_URL`` (an admin URL) when set, else the server on
+127.0.0.1:5432 that CI's machine runs. Every test that needs a database gets a new one,
+dropped afterwards, so no test depends on another's leftovers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from kaizen.config import PROJECT_DIR, Settings
+from kaizen.stack.postgres import free_port, with_database
+
+ADMIN_URL = os.environ.get("KAIZEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+KAIZEN = [sys.executable, "-m", "kaizen"]
+
+
+def _admin():
+    conn = psycopg2.connect(ADMIN_URL, connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    try:
+        _admin().close()
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"no PostgreSQL at {ADMIN_URL} (set KAIZEN_TEST_DATABASE_URL): {exc}")
+    return ADMIN_URL
+
+
+@pytest.fixture
+def fresh_db(pg_admin_url):
+    """A new, empty database; its URL. Dropped after the test."""
+    name = f"kaizen_test_{uuid.uuid4().hex[:10]}"
+    conn = _admin()
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield with_database(pg_admin_url, name)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> dict[str, str]:
+    """Environment of a private embedded stack on free ports (its own PostgreSQL cluster)."""
+    # Not under pytest's private tmp dir: as root the cluster runs as the postgres OS user.
+    home = Path(tempfile.mkdtemp(prefix="kaizen-test-home-"))
+    home.chmod(0o755)
+    return {
+        **os.environ,
+        "KAIZEN_HOME": str(home),
+        "KAIZEN_DATABASE_URL": "",
+        "KAIZEN_AIRFLOW_PORT": str(free_port()),
+        "KAIZEN_MLFLOW_PORT": str(free_port()),
+        "KAIZEN_SERVING_PORT": str(free_port()),
+        "KAIZEN_SERVING_GRPC_PORT": str(free_port()),
+        "KAIZEN_SERVING_METRICS_PORT": str(free_port()),
+        "KAIZEN_SERVING_POLL_S": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(stack_env) -> Settings:
+    """The embedded stack, up for the whole session, down at its end."""
+    result = subprocess.run([*KAIZEN, "up"], env=stack_env, cwd=PROJECT_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        subprocess.run([*KAIZEN, "down"], env=stack_env, cwd=PROJECT_DIR)
+        pytest.fail(f"kaizen up failed:\n{result.stdout}\n{result.stderr}")
+    yield Settings.from_env(stack_env)
+    subprocess.run([*KAIZEN, "down"], env=stack_env, cwd=PROJECT_DIR, check=True)
+    shutil.rmtree(stack_env["KAIZEN_HOME"], ignore_errors=True)
+
+
+def run_kaizen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*KAIZEN, *args], env=env, cwd=PROJECT_DIR, capture_output=True, text=True)
+
+
+DATA = PROJECT_DIR / "data"
+RETAILROCKET = DATA / "retailrocket-week" / "events.tsv"
+OTTO = DATA / "otto-sample" / "sessions.jsonl"

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from kaizen.config import Settings, write_env_file
+
+
+def test_defaults_derive_urls(tmp_path):
+    settings = Settings.from_env({"KAIZEN_HOME": str(tmp_path)})
+    assert settings.home == tmp_path
+    assert settings.lake_dir == tmp_path / "lake"
+    assert settings.mlflow_tracking_uri == "http://127.0.0.1:5000"
+    assert settings.model_server_url == "http://127.0.0.1:9000"
+    assert settings.airflow_url == "http://127.0.0.1:8080"
+
+
+def test_environment_beats_stack_env_beats_defaults(tmp_path):
+    write_env_file(tmp_path / "stack.env", {"KAIZEN_POSTGRES_PORT": "5999", "KAIZEN_MLFLOW_PORT": "5111"})
+    settings = Settings.from_env({"KAIZEN_HOME": str(tmp_path), "KAIZEN_MLFLOW_PORT": "5222"})
+    assert settings.postgres_port == 5999
+    assert settings.mlflow_port == 5222
+    assert settings.mlflow_tracking_uri == "http://127.0.0.1:5222"
+    assert (tmp_path / "stack.env").stat().st_mode & 0o077 == 0, "stack.env holds passwords"
+
+
+def test_bad_number_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="KAIZEN_AIRFLOW_PORT='http' is not a valid int"):
+        Settings.from_env({"KAIZEN_HOME": str(tmp_path), "KAIZEN_AIRFLOW_PORT": "http"})
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [env for env, _, _ in Settings.documentation() if f"`{env}`" not in readme]
+    assert not missing, f"README lacks {missing}"

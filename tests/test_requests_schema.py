@@ -1,0 +1,40 @@
+"""What the model server accepts and refuses, before any model sees it (unit test)."""
+
+import numpy as np
+import pytest
+
+from kaizen.serving.requests_schema import MAX_ITEMS, BadRequest, parse_request
+
+
+def test_json_data_request():
+    request = parse_request({"items": ["1", 2, 3.0], "k": 5.0, "exclude_seen": True})
+    assert request.items == ("1", "2", "3")
+    assert request.k == 5
+    assert request.exclude_seen is True
+
+
+def test_ndarray_row_request():
+    assert parse_request(np.array([["10", "11"]])).items == ("10", "11")
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({}, "items must be a non-empty list"),
+        ({"items": []}, "items must be a non-empty list"),
+        ({"items": "123"}, "items must be a non-empty list"),
+        ({"items": ["1"] * (MAX_ITEMS + 1)}, "at most"),
+        ({"items": [""]}, "every item id"),
+        ({"items": [None]}, "every item id"),
+        ({"items": [1.5]}, "every item id"),
+        ({"items": ["1"], "k": 0}, "k must be an integer"),
+        ({"items": ["1"], "k": 101}, "k must be an integer"),
+        ({"items": ["1"], "k": "20"}, "k must be an integer"),
+        ({"items": ["1"], "exclude_seen": "yes"}, "exclude_seen must be true or false"),
+        ({"items": ["1"], "user": 7}, "unknown fields"),
+        (np.array([["1"], ["2"]]), "one ndarray row"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_reason(payload, message):
+    with pytest.raises(BadRequest, match=message):
+        parse_request(payload)

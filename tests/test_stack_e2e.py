@@ -1,0 +1,75 @@
+"""The embedded stack end to end: kaizen_e2e triggered over Airflow's REST API, served over HTTP."""
+
+import json
+import subprocess
+
+import pytest
+import requests
+
+from conftest import run_kaizen
+from kaizen.registry.champion import champion_version
+from kaizen.serving.client import ModelServerClient
+from kaizen.stack.demo import DAG_ID, load_demo_shop, run_dag
+from kaizen.stack.services import serving_venv
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def e2e_run(stack):
+    load_demo_shop(stack.shop_db_url)
+    return run_dag(stack, DAG_ID)
+
+
+def test_served_version_is_mlflow_champion(stack, e2e_run):
+    champion = champion_version(stack.mlflow_tracking_uri, stack.model_name)
+    assert champion is not None
+    client = ModelServerClient(stack.model_server_url)
+    client.wait_for_version(champion, timeout_s=30)
+    answer = client.recommend(["461686", "257040"], k=20)
+    assert answer.model_version == champion
+    assert len(answer.items) == 20
+
+
+def test_status_reports_every_service_healthy(stack, stack_env, e2e_run):
+    result = run_kaizen(stack_env, "status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for service in ("postgres", "mlflow", "airflow-api-server", "airflow-scheduler", "model-server"):
+        assert f"ok    {service}" in result.stdout
+
+
+def test_recommend_command(stack_env, e2e_run):
+    result = run_kaizen(stack_env, "recommend", "--items", "461686,257040", "--k", "5")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["items"]) == 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b'{"jsonData": {"items": []}}',
+        b'{"jsonData": {"items": ["1"], "k": 1000}}',
+        b'{"jsonData": {"items": ["1"], "colour": "red"}}',
+    ],
+)
+def test_bad_requests_get_4xx(stack, e2e_run, body):
+    response = requests.post(
+        f"{stack.model_server_url}/api/v1.0/predictions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_serving_environment_is_isolated():
+    python = serving_venv() / "bin" / "python"
+    probe = (
+        "import importlib.util, numpy, seldon_core.version as v; "
+        "print(numpy.__version__, v.__version__, "
+        "[m for m in ('mlflow', 'airflow', 'feast', 'pandas') if importlib.util.find_spec(m)])"
+    )
+    out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "1.26.4" and out[1] == "1.18.2"
+    assert out[2] == "[]"
