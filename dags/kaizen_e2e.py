@@ -1,13 +1,13 @@
 """kaizen_e2e: one thin run through every stage, from the shop's database to a served model.
 
-extract_events -> refresh_features -> train -> register_champion -> wait_until_served -> smoke_test
+ingest_events -> refresh_features -> train -> register_champion -> wait_until_served -> smoke_test
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 
 @dag(
@@ -25,12 +25,11 @@ from airflow.sdk import Param, dag, task
 )
 def kaizen_e2e():
     @task
-    def extract_events() -> dict:
+    def ingest_events() -> dict:
         from kaizen.config import Settings
-        from kaizen.ingest.extract import extract_all
+        from kaizen.ingest.pipeline import ingest_everything
 
-        settings = Settings.from_env()
-        return extract_all(settings.shop_db_url, settings.lake_dir).as_dict()
+        return ingest_everything(Settings.from_env(), get_current_context()["run_id"]).as_dict()
 
     @task
     def refresh_features(extracted: dict) -> dict:
@@ -71,7 +70,7 @@ def kaizen_e2e():
 
         return smoke_test(Settings.from_env(), version)
 
-    served = wait_until_served(register_champion(train(refresh_features(extract_events()))))
+    served = wait_until_served(register_champion(train(refresh_features(ingest_events()))))
     smoke_test(served)
 
 

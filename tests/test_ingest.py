@@ -1,33 +1,161 @@
-"""Extraction from the shop's PostgreSQL into the partitioned Parquet lake."""
+"""Ingestion from the shop's PostgreSQL: validation, quarantine, idempotent re-runs, late events."""
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-import pyarrow.dataset as ds
+import pandas as pd
+import psycopg2
+import pytest
 
 from conftest import RETAILROCKET
-from kaizen.ingest.extract import events_dir, extract, extract_all
+from kaizen.config import Settings
+from kaizen.ingest import lake
+from kaizen.ingest.pipeline import DataQualityError, days_for_interval, ingest_days, ingest_everything, ingest_interval
 from kaizen.shop import loaders
+from kaizen.shop.schema import migrate
+
+UTC = timezone.utc
+DAY1, DAY2 = date(2015, 9, 11), date(2015, 9, 12)
 
 
-def lake_rows(lake):
-    table = ds.dataset(events_dir(lake), partitioning="hive").to_table()
-    return sorted(zip(table["event_id"].to_pylist(), table["item_id"].to_pylist(), table["date"].to_pylist()))
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
-def test_extract_writes_one_partition_per_day(fresh_db, tmp_path):
-    loaders.load(fresh_db, "retailrocket", RETAILROCKET)
-    result = extract_all(fresh_db, tmp_path)
-    assert result.rows == 38_741
-    assert result.partitions == [f"2015-09-{d}" for d in range(11, 19)]
-    assert sorted(p.name for p in events_dir(tmp_path).iterdir()) == [f"date={p}" for p in result.partitions]
+# (rule, session_id, visitor_id, item_id, event_type, occurred_at); item "a", "b", "c" exist.
+BAD_ROWS = [
+    ("null_session_id", None, "v9", "a", "view", at(DAY1, 10)),
+    ("null_item_id", "s9", "v9", None, "view", at(DAY1, 10)),
+    ("null_event_type", "s9", "v9", "a", None, at(DAY1, 10, 1)),
+    ("null_occurred_at", "s9", "v9", "a", "view", None),
+    ("malformed_session_id", "s 10", "v10", "a", "view", at(DAY1, 11)),
+    ("malformed_item_id", "s11", "v11", "a;drop table", "view", at(DAY1, 11)),
+    ("unknown_event_type", "s12", "v12", "a", "click", at(DAY1, 12)),
+    ("future_timestamp", "s13", "v13", "a", "view", at(DAY2, 23)),
+    ("before_shop_opened", "s14", "v14", "a", "view", at(DAY1, 2)),
+    ("unknown_item", "s15", "v15", "zzz", "view", at(DAY1, 12)),
+    ("duplicate_event", "s1", "v1", "a", "view", at(DAY1, 9)),  # a copy of the first good row
+    ("session_visitor_conflict", "s16", "v16", "a", "view", at(DAY1, 13)),
+    ("session_visitor_conflict", "s16", "v17", "b", "view", at(DAY1, 13, 5)),
+]
+GOOD_ROWS = [
+    ("s1", "v1", "a", "view", at(DAY1, 9)),
+    ("s1", "v1", "b", "view", at(DAY1, 9, 5)),
+    ("s1", "v1", "b", "addtocart", at(DAY1, 9, 6)),
+    ("s2", "v2", "c", "view", at(DAY2, 8)),
+    ("s2", "v2", "a", "transaction", at(DAY2, 8, 30)),
+] + [("s3", "v3", "abc"[i % 3], "view", at(DAY2, 9, i)) for i in range(5)]
+TOO_LONG = [("s4", "v4", "a", "view", at(DAY2, 10, i)) for i in range(7)]
+NOW = at(DAY2, 20)  # events after this are "in the future" for the run
 
 
-def test_same_interval_twice_gives_the_same_rows(fresh_db, tmp_path):
-    loaders.load(fresh_db, "retailrocket", RETAILROCKET)
-    day = (datetime(2015, 9, 14, tzinfo=timezone.utc), datetime(2015, 9, 15, tzinfo=timezone.utc))
-    first = extract(fresh_db, tmp_path, *day)
-    rows = lake_rows(tmp_path)
-    second = extract(fresh_db, tmp_path, *day)
-    assert first == second
+@pytest.fixture
+def shop(fresh_db) -> str:
+    migrate(fresh_db)
+    insert(fresh_db, [row[1:] for row in BAD_ROWS] + GOOD_ROWS + TOO_LONG)
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO products (item_id, category_id) VALUES (%s, %s)", [("a", "1"), ("b", "1"), ("c", "2")])
+        # The event without a time was recorded on day 1.
+        cur.execute("UPDATE events SET recorded_at = %s WHERE occurred_at IS NULL", (at(DAY1, 15),))
+    conn.close()
+    return fresh_db
+
+
+def insert(url: str, rows: list[tuple]) -> None:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO events (session_id, visitor_id, item_id, event_type, occurred_at) VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
+    conn.close()
+
+
+def settings_for(url: str, lake_dir, **overrides) -> Settings:
+    env = {
+        "KAIZEN_HOME": str(lake_dir),
+        "KAIZEN_SHOP_DB_URL": url,
+        "KAIZEN_SHOP_OPENED": "2015-09-11T06:00:00",
+        "KAIZEN_MAX_SESSION_EVENTS": "6",
+        "KAIZEN_INGEST_MAX_BAD_RATE": "1.0",
+    }
+    return Settings.from_env({**env, **overrides})
+
+
+def quarantine(url: str) -> pd.DataFrame:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT * FROM ingest_quarantine ORDER BY event_id")
+        frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+    conn.close()
+    return frame
+
+
+def lake_rows(lake_dir) -> list[tuple]:
+    events = lake.read_events(lake_dir / "lake")
+    return sorted(events[["event_id", "session_id", "item_id", "event_type", "date"]].itertuples(index=False))
+
+
+def test_every_kind_of_bad_row_is_quarantined_with_its_reason(shop, tmp_path):
+    report = ingest_days(settings_for(shop, tmp_path), [DAY1, DAY2], "run-1", now=NOW)
+
+    expected = [rule for rule, *_ in BAD_ROWS] + ["session_too_long"] * len(TOO_LONG)
+    assert len(set(expected)) >= 12
+    bad = quarantine(shop)
+    assert sorted(bad["rule"]) == sorted(expected)
+    assert set(bad["run_id"]) == {"run-1"}
+    by_session = bad.groupby("rule")["item_id"].apply(list).to_dict()
+    assert by_session["unknown_item"] == ["zzz"]
+    assert by_session["malformed_item_id"] == ["a;drop table"]
+
+    assert report.rows_read == len(BAD_ROWS) + len(GOOD_ROWS) + len(TOO_LONG)
+    assert report.rows_written == len(GOOD_ROWS)
+    assert report.rows_quarantined == len(expected)
+    assert report.quarantined_by_rule["session_too_long"] == len(TOO_LONG)
+    assert [row[1] for row in lake_rows(tmp_path)] == sorted(r[0] for r in GOOD_ROWS)
+    assert report.partitions == [DAY1.isoformat(), DAY2.isoformat()]
+
+
+def test_a_run_past_the_bad_row_rate_fails_clearly_and_keeps_everything(shop, tmp_path):
+    settings = settings_for(shop, tmp_path, KAIZEN_INGEST_MAX_BAD_RATE="0.1")
+    with pytest.raises(DataQualityError, match=r"ingest_quarantine table with run id run-2"):
+        ingest_days(settings, [DAY1, DAY2], "run-2", now=NOW)
+    assert len(quarantine(shop)) + len(lake_rows(tmp_path)) == len(BAD_ROWS) + len(GOOD_ROWS) + len(TOO_LONG)
+
+
+def test_the_same_interval_twice_gives_the_same_rows(shop, tmp_path):
+    settings = settings_for(shop, tmp_path)
+    first = ingest_days(settings, [DAY1, DAY2], "run-a", now=NOW)
+    rows, bad = lake_rows(tmp_path), quarantine(shop)
+    second = ingest_days(settings, [DAY1, DAY2], "run-b", now=NOW)
     assert lake_rows(tmp_path) == rows
-    assert len(rows) == first.rows > 0
+    assert quarantine(shop)["event_id"].tolist() == bad["event_id"].tolist()
+    assert (first.rows_written, first.rows_quarantined) == (second.rows_written, second.rows_quarantined)
+
+
+def test_late_events_inside_the_margin_reach_their_day(fresh_db, tmp_path):
+    migrate(fresh_db)
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO products (item_id) VALUES ('a'), ('b')")
+    conn.close()
+    settings = settings_for(fresh_db, tmp_path, KAIZEN_INGEST_LATENESS_HOURS="24")
+    insert(fresh_db, [("s1", "v1", "a", "view", at(DAY1, 9))])
+    ingest_interval(settings, at(DAY1, 0), at(DAY2, 0), "day-1")
+    # Recorded after day 1's run: one event of day 1 (inside the 24 h margin) and one of
+    # the day before (outside it, so day 2's run does not touch that day).
+    insert(fresh_db, [("s1", "v1", "b", "view", at(DAY1, 23)), ("s0", "v0", "a", "view", at(DAY1 - timedelta(days=1), 12))])
+    report = ingest_interval(settings, at(DAY2, 0), at(DAY2 + timedelta(days=1), 0), "day-2")
+    assert report.first_day == DAY1.isoformat()
+    assert [(r[2], r[4]) for r in lake_rows(tmp_path)] == [("a", "2015-09-11"), ("b", "2015-09-11")]
+
+
+def test_days_for_interval_covers_the_lateness_margin():
+    days = days_for_interval(at(DAY2, 0), at(DAY2 + timedelta(days=1), 0), timedelta(hours=48))
+    assert days == [DAY2 - timedelta(days=2), DAY2 - timedelta(days=1), DAY2]
+
+
+def test_retailrocket_week_ingests_whole_with_duplicates_quarantined(fresh_db, tmp_path):
+    loaders.load(fresh_db, "retailrocket", RETAILROCKET)
+    report = ingest_everything(settings_for(fresh_db, tmp_path, KAIZEN_SHOP_OPENED="2015-01-01", KAIZEN_MAX_SESSION_EVENTS="1000"), "rr")
+    assert report.rows_read == 38_741
+    assert report.rows_written + report.rows_quarantined == 38_741
+    assert set(report.quarantined_by_rule) == {"duplicate_event"}  # the file logs some events twice
+    assert report.partitions == [f"2015-09-{d}" for d in range(11, 19)]
+    assert (tmp_path / "lake" / "catalog" / "date=2015-09-18" / "products.parquet").exists()

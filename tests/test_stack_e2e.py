@@ -73,3 +73,31 @@ def test_serving_environment_is_isolated():
     out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "1.26.4" and out[1] == "1.18.2"
     assert out[2] == "[]"
+
+
+def test_ingest_dag_runs_an_interval_and_backfills_from_the_cli(stack, stack_env, e2e_run):
+    from kaizen.stack.demo import airflow_client
+
+    client = airflow_client(stack)
+    client.wait_for_dag("ingest_shop_events")
+    client.unpause("ingest_shop_events")
+    run = client.request(
+        "POST",
+        "/dags/ingest_shop_events/dagRuns",
+        json={"logical_date": "2015-09-14T00:00:00Z", "conf": {"lateness_hours": 24, "max_bad_rate": 0.05}},
+    )
+    assert client.wait_for_run("ingest_shop_events", run["dag_run_id"], timeout_s=300) == "success"
+    report = client.request(
+        "GET", f"/dags/ingest_shop_events/dagRuns/{run['dag_run_id']}/taskInstances/ingest/xcomEntries/return_value"
+    )["value"]
+    assert report["rows_read"] > 0 and report["first_day"] == "2015-09-12"
+
+    backfill = run_kaizen(
+        stack_env, "airflow", "backfill", "create", "--dag-id", "ingest_shop_events",
+        "--from-date", "2015-09-16", "--to-date", "2015-09-17",
+    )
+    assert backfill.returncode == 0, backfill.stdout + backfill.stderr
+    runs = client.request("GET", "/dags/ingest_shop_events/dagRuns", params={"run_type": "backfill"})["dag_runs"]
+    assert runs, "the backfill created no runs"
+    for backfilled in runs:
+        assert client.wait_for_run("ingest_shop_events", backfilled["dag_run_id"], timeout_s=300) == "success"

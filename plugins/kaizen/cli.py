@@ -80,6 +80,20 @@ def logs(service: str | None, lines: int, follow: bool) -> None:
     subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *map(str, files)])
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def airflow(args: tuple[str, ...]) -> None:
+    """Run the ``airflow`` CLI against the embedded stack, e.g. ``kaizen airflow dags list``."""
+    import os
+
+    from kaizen.stack import embedded
+    from kaizen.stack.airflow import airflow_command
+
+    stack = embedded.resolve(_settings())
+    command = airflow_command(*args)
+    os.execve(command[0], command, stack.env)
+
+
 @main.command()
 def demo() -> None:
     """Start the stack, load the demo shop, train and serve through Airflow, print a recommendation."""
@@ -118,6 +132,34 @@ def shop_load(fmt: str, path: Path) -> None:
     from kaizen.shop.loaders import load
 
     click.echo(json.dumps(load(_settings().shop_db_url, fmt, path)))
+
+
+@shop.command("generate")
+@click.option("--events", required=True, type=int, help="About how many events (10k to 50M).")
+@click.option("--seed", default=0, show_default=True, help="Same seed, same shop.")
+@click.option("--days", default=30, show_default=True, help="Days the events span.")
+@click.option("--start", default="2026-01-01", show_default=True, help="First day (UTC).")
+@click.option("--drift-day", type=int, default=None, help="From this day on, popularity shifts and a new category arrives.")
+def shop_generate(events: int, seed: int, days: int, start: str, drift_day: int | None) -> None:
+    """Stream a synthetic shop with realistic structure into the shop database."""
+    from datetime import datetime, timezone
+
+    from kaizen.shop.generator import ShopSpec
+    from kaizen.shop.loaders import load_generated
+
+    spec = ShopSpec(
+        events=events, seed=seed, days=days, drift_day=drift_day,
+        start=datetime.fromisoformat(start).replace(tzinfo=timezone.utc),
+    )
+    with click.progressbar(length=events, label="generating", show_pos=True) as bar:
+        done = [0]
+
+        def progress(total: int) -> None:
+            bar.update(total - done[0])
+            done[0] = total
+
+        result = load_generated(_settings().shop_db_url, spec, progress)
+    click.echo(json.dumps(result))
 
 
 if __name__ == "__main__":

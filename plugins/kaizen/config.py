@@ -57,6 +57,18 @@ class Settings:
     serving_metrics_port: int = _setting("KAIZEN_SERVING_METRICS_PORT", 6000, "Model server Prometheus metrics.")
 
     lake_dir: Path = _setting("KAIZEN_LAKE_DIR", Path(""), "Parquet lake; empty means KAIZEN_HOME/lake.")
+    shop_opened: str = _setting(
+        "KAIZEN_SHOP_OPENED", "2000-01-01", "Events dated before this day (UTC) are quarantined as impossible."
+    )
+    ingest_lateness_hours: float = _setting(
+        "KAIZEN_INGEST_LATENESS_HOURS", 48.0, "How late an event may arrive and still reach its day's partition."
+    )
+    ingest_max_bad_rate: float = _setting(
+        "KAIZEN_INGEST_MAX_BAD_RATE", 0.05, "An ingestion run fails when more than this share of rows is quarantined."
+    )
+    max_session_events: int = _setting(
+        "KAIZEN_MAX_SESSION_EVENTS", 1000, "A session with more events in one extraction is quarantined as a bot."
+    )
     model_name: str = _setting("KAIZEN_MODEL_NAME", "kaizen-recommender", "Registered model name in MLflow.")
     experiment: str = _setting("KAIZEN_EXPERIMENT", "kaizen-recommender", "MLflow experiment of training runs.")
     serving_poll_s: float = _setting(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.dataset as ds
 
-from kaizen.ingest.extract import events_dir
+from kaizen.ingest import lake
 
 EVENT_COUNTS = {"view": "views", "addtocart": "carts", "transaction": "purchases"}
 
@@ -22,9 +21,7 @@ def item_daily_stats(lake_dir: Path) -> Path:
     The timestamp is when the day's counts became known, so a point-in-time join never
     hands a training row counts from its own future.
     """
-    events = ds.dataset(events_dir(lake_dir), format="parquet", partitioning="hive").to_table(
-        columns=["item_id", "event_type", "occurred_at"]
-    ).to_pandas()
+    events = lake.read_events(lake_dir, ["item_id", "event_type", "occurred_at"])
     events["day"] = events["occurred_at"].dt.floor("D")
     counts = (
         events[events["event_type"].isin(list(EVENT_COUNTS))]

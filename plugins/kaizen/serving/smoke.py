@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import pyarrow.dataset as ds
-
 from kaizen.config import Settings
-from kaizen.ingest.extract import events_dir
+from kaizen.ingest import lake
 from kaizen.serving.client import ModelServerClient, ModelServerError
 
 
 def sample_session(settings: Settings, length: int = 3) -> list[str]:
     """The last items viewed in the lake's most recent multi-event session."""
-    events = ds.dataset(events_dir(settings.lake_dir), partitioning="hive").to_table(
-        columns=["session_id", "item_id", "occurred_at"]
-    ).to_pandas().sort_values("occurred_at")
+    events = lake.read_events(settings.lake_dir, ["session_id", "item_id", "occurred_at"]).sort_values("occurred_at")
     sizes = events.groupby("session_id").size()
     session = events[events["session_id"].isin(sizes[sizes >= 2].index)]["session_id"].iloc[-1]
     return events[events["session_id"] == session]["item_id"].tail(length).tolist()

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.dataset as ds
 
-from kaizen.ingest.extract import events_dir
+from kaizen.ingest import lake
 from kaizen.models import Sessions
 
 
@@ -23,10 +22,7 @@ class Split:
 
 
 def read_events(lake_dir: Path, event_types=("view",)) -> pd.DataFrame:
-    table = ds.dataset(events_dir(lake_dir), format="parquet", partitioning="hive").to_table(
-        columns=["event_id", "session_id", "item_id", "event_type", "occurred_at"]
-    )
-    events = table.to_pandas()
+    events = lake.read_events(lake_dir, ["event_id", "session_id", "item_id", "event_type", "occurred_at"])
     return events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
 
 

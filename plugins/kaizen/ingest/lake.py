@@ -1,0 +1,67 @@
+"""The Parquet lake: ``events/date=YYYY-MM-DD/`` partitions and catalogue snapshots.
+
+A run owns whole days: it rewrites every day of its range, empty ones included, so the
+same range ingested twice leaves the same files' rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+
+def events_dir(lake_dir: Path) -> Path:
+    return Path(lake_dir) / "events"
+
+
+def catalog_dir(lake_dir: Path) -> Path:
+    return Path(lake_dir) / "catalog"
+
+
+def read_events(lake_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every event in the lake (empty frame when nothing was ingested yet)."""
+    path = events_dir(lake_dir)
+    if not path.exists():
+        return pd.DataFrame(columns=columns or [])
+    return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=columns).to_pandas()
+
+
+def replace_days(table: pa.Table, lake_dir: Path, days: list[date], dates: pa.Array) -> None:
+    """Make ``days``' partitions hold exactly ``table``'s rows (``dates`` gives each row's day).
+
+    Written to a staging directory first, then swapped in day by day, so a reader sees a
+    day's old or new file, never half of one.
+    """
+    root = events_dir(lake_dir)
+    staging = root / f"_staging-{uuid.uuid4().hex}"
+    table = table.append_column("date", dates)
+    if table.num_rows:
+        ds.write_dataset(
+            table,
+            staging,
+            format="parquet",
+            partitioning=ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive"),
+            basename_template="part-{i}.parquet",
+        )
+    for day in days:
+        final, new = root / f"date={day.isoformat()}", staging / f"date={day.isoformat()}"
+        old = root / f"_old-{uuid.uuid4().hex}"
+        if final.exists():
+            final.rename(old)
+        if new.exists():
+            new.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_catalog(catalog: pd.DataFrame, lake_dir: Path, day: date) -> Path:
+    path = catalog_dir(lake_dir) / f"date={day.isoformat()}" / "products.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalog.to_parquet(path, index=False)
+    return path
