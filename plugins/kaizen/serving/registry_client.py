@@ -7,6 +7,7 @@ tracking server's artifact proxy (``--serve-artifacts``).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import quote
 import requests
 
 ARTIFACT_SCHEME = "mlflow-artifacts:"
+MODEL_ARTIFACT = "artifacts/model.npz"  # the numpy artifact inside a logged kaizen pyfunc model
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class RegistryClient:
         self.base = tracking_uri.rstrip("/")
         self.timeout_s = timeout_s
         self.http = requests.Session()
+        # The same variables the mlflow client reads, for a server with --app-name basic-auth.
+        username, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+        if username and password:
+            self.http.auth = (username, password)
 
     def version_for_alias(self, name: str, alias: str) -> ModelVersion | None:
         """The version behind ``name@alias``, or None when the alias is not set (yet)."""
