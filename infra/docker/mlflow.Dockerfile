@@ -1,11 +1,24 @@
-# MLflow tracking server with the artifact proxy, on PostgreSQL.
-FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 1000 mlflow
-RUN pip install --no-cache-dir "mlflow[auth]==3.17.2" "psycopg2-binary==2.9.13"
+# syntax=docker/dockerfile:1
+# MLflow tracking server with basic auth and the artifact proxy, on PostgreSQL (local volume or
+# S3/MinIO artifacts). Runs as the non-root `mlflow` user. Build context: the repository root.
+FROM python:3.11-slim-bookworm
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
+
+COPY infra/docker/mlflow-image.txt /opt/kaizen/requirements/mlflow-image.txt
+RUN pip install --no-cache-dir -r /opt/kaizen/requirements/mlflow-image.txt \
+    && pip check \
+    && useradd --create-home --uid 1000 --user-group mlflow \
+    && install -d -o mlflow -g mlflow /mlartifacts
+COPY --chmod=0755 infra/docker/mlflow_server.py /opt/kaizen/bin/mlflow_server.py
+
 USER mlflow
 WORKDIR /home/mlflow
 EXPOSE 5000
-HEALTHCHECK --interval=15s --timeout=5s --retries=10 CMD curl -fsS http://localhost:5000/health || exit 1
-ENV MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
-CMD ["sh", "-c", "mlflow server --backend-store-uri \"$(echo $KAIZEN_MLFLOW_DB_URL | sed 's#^postgresql://#postgresql+psycopg2://#')\" --serve-artifacts --artifacts-destination /mlartifacts --host 0.0.0.0 --port 5000 --allowed-hosts 'mlflow:5000,localhost:5000,127.0.0.1:5000'"]
+# /health needs no credentials under basic auth. No curl in the image: Python asks.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=10 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/health', timeout=4)"]
+ENTRYPOINT ["python", "/opt/kaizen/bin/mlflow_server.py"]

@@ -1,14 +1,34 @@
-# The Seldon Core 1 microservice around the kaizen recommender, in its own pinned environment.
-FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 8888 seldon
+# syntax=docker/dockerfile:1
+# The Seldon Core 1 microservice around the kaizen recommender, in its own pinned environment
+# (seldon-core pins old Flask, numpy and protobuf). Runs as the non-root `seldon` user (uid 8888,
+# Seldon's convention). Build context: the repository root.
+FROM python:3.11-slim-bookworm
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
 COPY requirements/serving.lock /opt/kaizen/requirements/serving.lock
-RUN pip install --no-cache-dir -r /opt/kaizen/requirements/serving.lock
+RUN pip install --no-cache-dir -r /opt/kaizen/requirements/serving.lock \
+    && useradd --create-home --uid 8888 --user-group seldon
 COPY pyproject.toml README.md /opt/kaizen/
 COPY plugins /opt/kaizen/plugins
-RUN pip install --no-cache-dir --no-deps /opt/kaizen
+RUN pip install --no-cache-dir --no-deps /opt/kaizen && pip check
+
+# Ports as in the embedded stack: REST 9000, gRPC 5001, metrics 6000 (GET /metrics). seldon-core
+# reads them from these variables, which Seldon's operator overrides on Kubernetes.
+ENV PREDICTIVE_UNIT_HTTP_SERVICE_PORT=9000 \
+    PREDICTIVE_UNIT_GRPC_SERVICE_PORT=5001 \
+    PREDICTIVE_UNIT_METRICS_SERVICE_PORT=6000 \
+    GUNICORN_WORKERS=1 \
+    GUNICORN_THREADS=8 \
+    GRPC_WORKERS=1
+
 USER seldon
+WORKDIR /home/seldon
 EXPOSE 9000 5001 6000
-HEALTHCHECK --interval=10s --timeout=3s --retries=30 CMD curl -fsS http://localhost:9000/health/ping || exit 1
-CMD ["seldon-core-microservice", "kaizen.serving.seldon_model.SeldonRecommender", "--service-type", "MODEL", \
-     "--http-port", "9000", "--grpc-port", "5001", "--metrics-port", "6000", "--workers", "1", "--threads", "8"]
+# Liveness only: /health/status answers 200 once a model is served, which needs a registered
+# @champion; /health/ping answers as soon as the microservice is up.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=30 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/ping' % os.environ['PREDICTIVE_UNIT_HTTP_SERVICE_PORT'], timeout=2)"]
+CMD ["seldon-core-microservice", "kaizen.serving.seldon_model.SeldonRecommender", "--service-type", "MODEL", "--log-level", "INFO"]

@@ -1,0 +1,97 @@
+# Airflow 3 from its official chart, with the kaizen/airflow image (DAGs and the kaizen package
+# baked in). Components: api-server, scheduler, dag-processor, triggerer, and Celery workers
+# (Redis broker from the chart) or one pod per task with the KubernetesExecutor.
+
+resource "helm_release" "airflow" {
+  name       = local.airflow_release
+  namespace  = kubernetes_namespace_v1.kaizen.metadata[0].name
+  repository = "https://airflow.apache.org"
+  chart      = "airflow"
+  version    = var.chart_versions.airflow
+  timeout    = 900
+  wait       = true
+
+  values = [yamlencode({
+    airflowVersion           = "3.3.2"
+    defaultAirflowRepository = var.airflow_image_repository
+    defaultAirflowTag        = var.image_tag
+    images = {
+      airflow = { repository = var.airflow_image_repository, tag = var.image_tag, pullPolicy = "IfNotPresent" }
+    }
+    executor   = var.airflow_executor
+    uid        = 50000
+    gid        = 0
+    postgresql = { enabled = false }
+    pgbouncer  = { enabled = false }
+
+    data                   = { metadataSecretName = kubernetes_secret_v1.airflow_metadata.metadata[0].name, brokerUrlSecretName = kubernetes_secret_v1.airflow_keys["broker"].metadata[0].name }
+    fernetKeySecretName    = kubernetes_secret_v1.airflow_keys["fernet"].metadata[0].name
+    apiSecretKeySecretName = kubernetes_secret_v1.airflow_keys["api"].metadata[0].name
+    jwtSecretName          = kubernetes_secret_v1.airflow_keys["jwt"].metadata[0].name
+
+    redis = {
+      enabled            = var.airflow_executor == "CeleryExecutor"
+      passwordSecretName = kubernetes_secret_v1.airflow_keys["redis"].metadata[0].name
+    }
+
+    config = {
+      core = {
+        auth_manager                = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+        load_examples               = "False"
+        dags_are_paused_at_creation = "True"
+        parallelism                 = tostring(var.airflow_parallelism)
+        execution_api_server_url    = "http://${local.airflow_release}-api-server:${local.services["airflow-api-server"].port}/execution/"
+      }
+      celery    = { worker_concurrency = tostring(var.airflow_workers.concurrency) }
+      scheduler = { enable_health_check = "True" }
+      metrics   = { statsd_on = "True", statsd_prefix = "airflow" }
+    }
+
+    createUserJob = {
+      defaultUser = {
+        enabled   = true
+        role      = "Admin"
+        username  = "admin"
+        email     = "admin@example.org"
+        firstName = "Kaizen"
+        lastName  = "Admin"
+      }
+    }
+
+    ports        = { apiServer = local.services["airflow-api-server"].port }
+    apiServer    = { replicas = 1 }
+    dagProcessor = { enabled = true }
+    triggerer    = { enabled = true }
+    statsd       = { enabled = true }
+
+    workers = {
+      replicas = var.airflow_workers.replicas
+      keda = {
+        enabled         = var.airflow_workers.keda_enabled
+        minReplicaCount = 1
+        maxReplicaCount = var.airflow_workers.keda_max
+      }
+      persistence = { enabled = false }
+    }
+
+    # Settings of every Airflow container: kaizen.config.Settings, the shared lake.
+    env = [for name, value in local.kaizen_env : { name = name, value = value }]
+    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD"] : {
+      envName    = key
+      secretName = kubernetes_secret_v1.kaizen_env.metadata[0].name
+      secretKey  = key
+    }]
+    volumes      = [{ name = "lake", persistentVolumeClaim = { claimName = kubernetes_persistent_volume_claim_v1.lake.metadata[0].name } }]
+    volumeMounts = [{ name = "lake", mountPath = local.lake_dir }]
+  })]
+
+  # The admin's password reaches the chart's create-user job only.
+  set_sensitive = [
+    {
+      name  = "createUserJob.defaultUser.password"
+      value = var.airflow_secrets.admin_password
+    },
+  ]
+
+  depends_on = [kubernetes_job_v1.db_init]
+}
