@@ -1,6 +1,10 @@
 """kaizen_e2e: one thin run through every stage, from the shop's database to a served model.
 
-ingest_events -> refresh_features -> train -> register_champion -> wait_until_served -> smoke_test
+ingest_events -> refresh_features -> train_and_gate -> deploy
+
+train_and_gate registers the new version and promotes it to @champion if it beats the
+current one (the first always does); deploy waits until the model server serves the
+champion, smoke-tests it over HTTP and rolls the alias back if it fails.
 """
 
 from __future__ import annotations
@@ -8,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
+
+from kaizen.models import CHAMPION, MODELS
 
 
 @dag(
@@ -19,7 +25,7 @@ from airflow.sdk import Param, dag, get_current_context, task
     tags=["kaizen", "e2e"],
     doc_md=__doc__,
     params={
-        "model": Param("sr", enum=["sr", "popularity"], description="Model family to train."),
+        "model": Param(CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."),
         "test_days": Param(2.0, type="number", minimum=0.1, description="Last days held out as the test window."),
     },
 )
@@ -39,39 +45,22 @@ def kaizen_e2e():
         return refresh(Settings.from_env())
 
     @task
-    def train(features: dict, params: dict | None = None) -> dict:
+    def train_and_gate(features: dict) -> dict:
         from kaizen.config import Settings
-        from kaizen.training.train import train_and_log
+        from kaizen.training.train import TrainOptions, train_recommender
 
-        return train_and_log(Settings.from_env(), params["model"], test_days=params["test_days"])
+        params = get_current_context()["params"]
+        options = TrainOptions(model=params["model"], test_days=params["test_days"])
+        return train_recommender(Settings.from_env(), options)
 
     @task
-    def register_champion(trained: dict) -> str:
+    def deploy(trained: dict) -> dict:
         from kaizen.config import Settings
-        from kaizen.registry.champion import register, set_champion
+        from kaizen.serving.rollout import deploy
 
-        settings = Settings.from_env()
-        version = register(settings.mlflow_tracking_uri, trained["model_uri"], settings.model_name)
-        set_champion(settings.mlflow_tracking_uri, settings.model_name, version)
-        return version
+        return deploy(Settings.from_env())
 
-    @task
-    def wait_until_served(version: str) -> str:
-        from kaizen.config import Settings
-        from kaizen.serving.client import ModelServerClient
-
-        ModelServerClient(Settings.from_env().model_server_url).wait_for_version(version)
-        return version
-
-    @task
-    def smoke_test(version: str) -> dict:
-        from kaizen.config import Settings
-        from kaizen.serving.smoke import smoke_test
-
-        return smoke_test(Settings.from_env(), version)
-
-    served = wait_until_served(register_champion(train(refresh_features(ingest_events()))))
-    smoke_test(served)
+    deploy(train_and_gate(refresh_features(ingest_events())))
 
 
 kaizen_e2e()

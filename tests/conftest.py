@@ -70,6 +70,7 @@ def stack_env() -> dict[str, str]:
         "KAIZEN_SERVING_GRPC_PORT": str(free_port()),
         "KAIZEN_SERVING_METRICS_PORT": str(free_port()),
         "KAIZEN_SERVING_POLL_S": "1",
+        "KAIZEN_DEPLOY_TIMEOUT_S": "15",
     }
 
 
@@ -83,6 +84,15 @@ def stack(stack_env) -> Settings:
     yield Settings.from_env(stack_env)
     subprocess.run([*KAIZEN, "down"], env=stack_env, cwd=PROJECT_DIR, check=True)
     shutil.rmtree(stack_env["KAIZEN_HOME"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def e2e_run(stack) -> str:
+    """kaizen_e2e triggered once over Airflow's REST API on the demo shop; its run id."""
+    from kaizen.stack.demo import DAG_ID, load_demo_shop, run_dag
+
+    load_demo_shop(stack.shop_db_url)
+    return run_dag(stack, DAG_ID)
 
 
 def run_kaizen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

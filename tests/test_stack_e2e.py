@@ -9,16 +9,9 @@ import requests
 from conftest import run_kaizen
 from kaizen.registry.champion import champion_version
 from kaizen.serving.client import ModelServerClient
-from kaizen.stack.demo import DAG_ID, load_demo_shop, run_dag
 from kaizen.stack.services import serving_venv
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture(scope="module")
-def e2e_run(stack):
-    load_demo_shop(stack.shop_db_url)
-    return run_dag(stack, DAG_ID)
 
 
 def test_served_version_is_mlflow_champion(stack, e2e_run):

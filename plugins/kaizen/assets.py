@@ -4,3 +4,9 @@ from airflow.sdk import Asset
 
 # Written by ingest_shop_events: events/date=YYYY-MM-DD/ partitions and catalogue snapshots.
 LAKE_EVENTS = Asset(name="lake_events", uri="kaizen://lake/events", group="kaizen")
+
+# Written by materialize_features: feature tables in the lake, materialised online.
+FEATURES = Asset(name="features", uri="kaizen://feast/recommender_v1", group="kaizen")
+
+# Updated by train_recommender when a version is promoted to @champion.
+MODEL_CHAMPION = Asset(name="model_champion", uri="kaizen://mlflow/kaizen-recommender@champion", group="kaizen")

@@ -119,6 +119,38 @@ def recommend(items: str, k: int, exclude_seen: bool) -> None:
     click.echo(json.dumps({"model_version": answer.model_version, "items": answer.items, "scores": answer.scores}))
 
 
+@main.command()
+@click.option("--train", "train_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Training events (or all events: the last --test-days become the test set).")
+@click.option("--test", "test_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Test events, when the data comes split.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["retailrocket", "sessionrec", "diginetica", "otto"]))
+@click.option("--model", default="vstan", show_default=True, help="Model family (popularity, markov, sr, vsknn, stan, vstan).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A model parameter; repeatable.")
+@click.option("--test-days", default=2.0, show_default=True, help="Test window when only --train is given.")
+def evaluate(train_path: Path, test_path: Path | None, fmt: str, model: str, params: tuple[str, ...], test_days: float) -> None:
+    """Score a model offline as the session-based recommendation literature does; JSON out."""
+    from kaizen.training.protocol import evaluate_files
+
+    try:
+        metrics = evaluate_files(fmt, train_path, test_path, model, dict(_parse_param(p) for p in params), test_days)
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(metrics, indent=2))
+
+
+def _parse_param(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--param")
+    for convert in (int, float):
+        try:
+            return key, convert(value)
+        except ValueError:
+            pass
+    return key, {"true": True, "false": False}.get(value.lower(), value)
+
+
 @main.group()
 def shop() -> None:
     """The shop's operational database."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Mapping
 
 STACK_ENV_FILE = "stack.env"
+CHAMPION_ALIAS = "champion"  # the registry alias the model server serves
 # The checkout this package runs from (plugins/kaizen/config.py -> the repository root).
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -73,6 +74,21 @@ class Settings:
     experiment: str = _setting("KAIZEN_EXPERIMENT", "kaizen-recommender", "MLflow experiment of training runs.")
     serving_poll_s: float = _setting(
         "KAIZEN_SERVING_POLL_S", 3.0, "How often the model server checks the registry for a new @champion."
+    )
+    serving_model_version: str = _setting(
+        "KAIZEN_MODEL_VERSION", "", "Pin the model server to one registry version; empty follows @champion."
+    )
+    deploy_target: str = _setting(
+        "KAIZEN_DEPLOY_TARGET", "local", "Where deploy_recommender deploys: local (embedded, compose) or kubernetes."
+    )
+    model_server_image: str = _setting(
+        "KAIZEN_MODEL_SERVER_IMAGE", "kaizen/model-server:latest", "Image the SeldonDeployment manifests run."
+    )
+    deploy_timeout_s: float = _setting(
+        "KAIZEN_DEPLOY_TIMEOUT_S", 60.0, "How long a roll-out waits for the model server to serve the new version."
+    )
+    deploy_p99_budget_ms: float = _setting(
+        "KAIZEN_DEPLOY_P99_BUDGET_MS", 50.0, "A roll-out fails when the smoke requests' p99 latency exceeds this."
     )
     mlflow_tracking_uri: str = _setting("MLFLOW_TRACKING_URI", "", "MLflow server URL; empty derives it from host and port.")
     model_server_url: str = _setting(

@@ -5,10 +5,27 @@ old numpy, no scipy, no pandas) loads exactly what training wrote.
 """
 
 from kaizen.models.base import Recommender, load_model
+from kaizen.models.markov import Markov
 from kaizen.models.popularity import Popularity
 from kaizen.models.sequential_rules import SequentialRules
 from kaizen.models.sessions import Sessions
+from kaizen.models.stan import STAN
+from kaizen.models.vsknn import VSKNN
+from kaizen.models.vstan import VSTAN
 
 MODELS = Recommender.registry
+CHAMPION = "vstan"  # the best model on the RetailRocket benchmark, with its constructor's defaults
 
-__all__ = ["MODELS", "Popularity", "Recommender", "SequentialRules", "Sessions", "load_model"]
+__all__ = [
+    "CHAMPION",
+    "MODELS",
+    "STAN",
+    "VSKNN",
+    "VSTAN",
+    "Markov",
+    "Popularity",
+    "Recommender",
+    "SequentialRules",
+    "Sessions",
+    "load_model",
+]

@@ -32,7 +32,8 @@ class Recommender:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Recommender.registry[cls.kind] = cls
+        if "kind" in cls.__dict__:  # shared bases without their own kind are not models
+            Recommender.registry[cls.kind] = cls
 
     def fit(self, sessions: Sessions) -> "Recommender":
         self.vocabulary = sessions.vocabulary

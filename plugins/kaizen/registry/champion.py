@@ -7,9 +7,10 @@ import logging
 import mlflow
 from mlflow import MlflowClient
 
+from kaizen.config import CHAMPION_ALIAS
+
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
 
 
 def register(tracking_uri: str, model_uri: str, name: str) -> str:
@@ -20,12 +21,12 @@ def register(tracking_uri: str, model_uri: str, name: str) -> str:
 
 
 def set_champion(tracking_uri: str, name: str, version: str) -> None:
-    MlflowClient(tracking_uri).set_registered_model_alias(name, CHAMPION, version)
-    log.info("%s@%s is now version %s", name, CHAMPION, version)
+    MlflowClient(tracking_uri).set_registered_model_alias(name, CHAMPION_ALIAS, version)
+    log.info("%s@%s is now version %s", name, CHAMPION_ALIAS, version)
 
 
 def champion_version(tracking_uri: str, name: str) -> str | None:
     try:
-        return str(MlflowClient(tracking_uri).get_model_version_by_alias(name, CHAMPION).version)
+        return str(MlflowClient(tracking_uri).get_model_version_by_alias(name, CHAMPION_ALIAS).version)
     except mlflow.exceptions.MlflowException:
         return None

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.user_model import SeldonResponse
 
-from kaizen.config import Settings
+from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.models import Recommender, load_model
-from kaizen.serving.registry_client import RegistryClient
+from kaizen.serving.registry_client import MODEL_ARTIFACT, ModelVersion, RegistryClient
 from kaizen.serving.requests_schema import BadRequest, parse_request
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
-SERVING_ARTIFACT = "artifacts/model.npz"  # where the pyfunc keeps the numpy artifact
 
 
 @dataclass(frozen=True)
@@ -53,13 +51,13 @@ class SeldonRecommender:
     def refresh(self) -> None:
         """Load the champion if it differs from what is served; keep serving on any failure."""
         try:
-            target = self.registry.version_for_alias(self.settings.model_name, CHAMPION)
+            target = self._target()
             if target is None:
-                self.last_error = f"no {self.settings.model_name}@{CHAMPION} registered yet"
+                self.last_error = f"no {self.settings.model_name}@{CHAMPION_ALIAS} registered yet"
                 return
             if self.served and self.served.version == target.version:
                 return
-            path = self.registry.download(target.name, target.version, SERVING_ARTIFACT)
+            path = self.registry.download(target.name, target.version, MODEL_ARTIFACT)
             model = load_model(path)
             self.served = Served(target.version, model)  # one reference swap: atomic for readers
             self.last_error = ""
@@ -67,6 +65,13 @@ class SeldonRecommender:
         except Exception as exc:  # a broken registry or artifact must not take serving down
             self.last_error = f"could not load the champion: {exc}"
             log.exception("champion refresh failed; still serving %s", self.served and self.served.version)
+
+    def _target(self) -> ModelVersion | None:
+        """The version to serve: the pinned one (Kubernetes predictors), else @champion."""
+        name, pinned = self.settings.model_name, self.settings.serving_model_version
+        if pinned:
+            return ModelVersion(name, pinned, "")
+        return self.registry.version_for_alias(name, CHAMPION_ALIAS)
 
     def _watch(self) -> None:
         while True:

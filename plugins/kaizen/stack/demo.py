@@ -10,7 +10,7 @@ import psycopg2
 
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.serving.client import ModelServerClient, Recommendation
-from kaizen.serving.smoke import sample_session
+from kaizen.serving.rollout import smoke_sessions
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate
 from kaizen.stack import airflow, embedded
@@ -70,7 +70,7 @@ def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
     events = load_demo_shop(settings.shop_db_url)
     say(f"demo shop: {events} events (RetailRocket, one week)")
     run_dag(settings, DAG_ID, say=say)
-    session = sample_session(settings)
+    session = smoke_sessions(settings, count=1)[0]
     answer = ModelServerClient(settings.model_server_url).recommend(session, k=10)
     say("")
     say(f"Airflow UI     {settings.airflow_url}  (user {airflow.ADMIN_USER}, password in {airflow.password_file(settings)})")

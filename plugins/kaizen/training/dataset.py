@@ -45,6 +45,18 @@ def sessions_of(events: pd.DataFrame, vocabulary: np.ndarray | None = None) -> S
     return Sessions.from_events(events["session_id"], events["item_id"], seconds, vocabulary=vocabulary)
 
 
+def common_test(test: Sessions, vocabulary_a: np.ndarray, vocabulary_b: np.ndarray) -> tuple[Sessions, Sessions]:
+    """The test sessions restricted to items both vocabularies know, indexed for each:
+    two models scored on these answer exactly the same predictions."""
+    ids = test.vocabulary[test.items]
+    keep = np.isin(ids, vocabulary_a) & np.isin(ids, vocabulary_b)
+    session, times = test.session_index[keep], test.times[keep]
+    return tuple(
+        drop_short(Sessions.from_events(session, ids[keep], times, vocabulary=vocabulary))
+        for vocabulary in (vocabulary_a, vocabulary_b)
+    )
+
+
 def drop_short(sessions: Sessions, min_length: int = 2) -> Sessions:
     lengths = np.diff(sessions.offsets)
     keep = np.repeat(lengths >= min_length, lengths)

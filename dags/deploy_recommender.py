@@ -1,0 +1,58 @@
+"""deploy_recommender: serve a registered version safely, whenever a new champion is promoted.
+
+Runs on the ``model_champion`` Asset (a promotion by train_recommender) and on demand with
+Params: which ``version`` (empty: the current @champion) and which ``strategy``.
+
+- ``local`` target (embedded stack, docker compose): points @champion at the version,
+  waits until the model server serves it, sends smoke requests and checks latency; on any
+  failure moves @champion back to the previous version and fails with the reason.
+- ``kubernetes`` target: renders the SeldonDeployment (replace, canary or shadow) and
+  stores it with the version's run in MLflow, ready for ``kubectl apply``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from kaizen.assets import MODEL_CHAMPION
+from kaizen.config import Settings
+from kaizen.serving.manifests import STRATEGIES
+
+
+@dag(
+    dag_id="deploy_recommender",
+    schedule=[MODEL_CHAMPION],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["kaizen", "serving"],
+    doc_md=__doc__,
+    params={
+        "version": Param("", type="string", description="Registry version to deploy; empty deploys the current @champion."),
+        "strategy": Param("replace", enum=list(STRATEGIES), description="replace, canary (traffic split) or shadow (mirrored)."),
+        "canary_percent": Param(10, type="integer", minimum=1, maximum=99, description="Traffic to the new version in a canary."),
+        "target": Param(Settings.from_env().deploy_target, enum=["local", "kubernetes"], description="Where to deploy."),
+    },
+)
+def deploy_recommender():
+    @task
+    def render_manifest() -> dict:
+        from kaizen.serving.deploy import render_and_store
+
+        params = get_current_context()["params"]
+        return render_and_store(Settings.from_env(), params["version"] or None, params["strategy"], params["canary_percent"])
+
+    @task
+    def roll_out(rendered: dict) -> dict:
+        from kaizen.serving.rollout import deploy
+
+        if get_current_context()["params"]["target"] == "kubernetes":
+            return {"manifest": rendered["artifact"], "applied": False, "note": "apply with kubectl or the Terraform module"}
+        return deploy(Settings.from_env(), rendered["version"])
+
+    roll_out(render_manifest())
+
+
+deploy_recommender()

@@ -1,0 +1,60 @@
+"""train_recommender: nightly, and whenever new features land, train and gate a new version.
+
+Trains the chosen model family on the training window, optionally tunes it on a
+validation window (each trial a nested MLflow run), evaluates it on the test window,
+registers it as ``kaizen-recommender`` and runs the champion/challenger gate: the version
+becomes ``@champion`` only if it beats the current one on the same test window, else
+``@challenger`` with the reason recorded. A promotion updates the ``model_champion``
+Asset, which deploys it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+
+from kaizen.assets import FEATURES, MODEL_CHAMPION
+from kaizen.models import CHAMPION, MODELS
+
+
+@dag(
+    dag_id="train_recommender",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 2 * * *", timezone="UTC"), assets=[FEATURES]),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["kaizen", "training"],
+    doc_md=__doc__,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
+    params={
+        "model": Param(CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."),
+        "train_days": Param(30, type="number", minimum=1, description="Days of history before the test window."),
+        "test_days": Param(2, type="number", minimum=0.5, description="Last days held out to evaluate and gate on."),
+        "tune": Param(False, type="boolean", description="Search hyper-parameters on a validation window first."),
+        "tuning_budget": Param(6, type="integer", minimum=1, maximum=50, description="Trials when tuning."),
+        "primary_metric": Param("mrr_20", enum=["mrr_20", "hr_20", "ndcg_20"], description="The metric the challenger must win on."),
+        "margin": Param(0.0, type="number", minimum=0, description="How much better (absolute) the challenger must be."),
+        "tolerance": Param(0.01, type="number", minimum=0, description="How much worse it may be on HR@20 meanwhile."),
+        "force_promote": Param(False, type="boolean", description="Promote even if the gate refuses (needs a reason)."),
+        "force_reason": Param("", type="string", description="Why the gate is overridden; required with force_promote."),
+    },
+)
+def train_recommender():
+    @task(outlets=[MODEL_CHAMPION])
+    def train_and_gate() -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from kaizen.config import Settings
+        from kaizen.training.train import options_from_params, train_recommender
+
+        result = train_recommender(Settings.from_env(), options_from_params(get_current_context()["params"]))
+        if not result["promoted"]:
+            # Kept as @challenger: the champion did not change, so deploy must not run.
+            raise AirflowSkipException(f"v{result['version']} kept as @challenger: {result['reason']}")
+        return result
+
+    train_and_gate()
+
+
+train_recommender()

@@ -1,0 +1,83 @@
+"""session-rec's RetailRocket protocol (``preprocessing/session_based/preprocess_retailrocket.py``).
+
+Views only; one filtering pass as session-rec's ``filter_data``: sessions of a single
+event go, then items seen fewer than ``min_item_support`` times, then sessions left
+shorter than ``min_session_length``; then ``split_data``: test = sessions whose last event
+falls in the final ``test_days`` (from the last event), events of test items unseen in
+training removed, test sessions left shorter than 2 dropped (``dataset.time_split``).
+Every position of every test session is then predicted, items already in the session
+are not excluded (``evaluation.evaluate``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from kaizen.training.dataset import Split, digest, drop_short, sessions_of, time_split
+
+
+def filter_events(events: pd.DataFrame, min_item_support: int = 5, min_session_length: int = 2) -> pd.DataFrame:
+    """session-rec's ``filter_data``: drop single-event sessions, rare items, short sessions (once)."""
+    lengths = events.groupby("session_id")["item_id"].transform("size")
+    events = events[lengths > 1]
+    support = events.groupby("item_id")["session_id"].transform("size")
+    events = events[support >= min_item_support]
+    lengths = events.groupby("session_id")["item_id"].transform("size")
+    return events[lengths >= min_session_length]
+
+
+def session_rec_split(
+    events: pd.DataFrame,
+    test_days: float = 2.0,
+    min_item_support: int = 5,
+    min_session_length: int = 2,
+    event_types=("view",),
+) -> Split:
+    """Train and test ``Sessions`` from raw events (session_id, item_id, event_type, occurred_at UTC)."""
+    events = events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
+    events = filter_events(events, min_item_support, min_session_length)
+    if "event_id" not in events.columns:  # the digest orders ties by event_id
+        events = events.assign(event_id=np.arange(len(events)))
+    return time_split(events, test_days)
+
+
+def n_predictions(split: Split) -> int:
+    """How many next-item predictions the test set asks for (one per position after the first)."""
+    lengths = np.diff(split.test.offsets)
+    return int(np.maximum(lengths - 1, 0).sum())
+
+
+def presplit(train: pd.DataFrame, test: pd.DataFrame, event_types=("view",)) -> Split:
+    """Train and test given as separate files (session-rec's prepared ``*_train_full`` and
+    ``*_test``): test events of items unseen in training removed, short sessions dropped."""
+    train = train[train["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
+    test = test[test["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
+    train_sessions = sessions_of(train)
+    test_sessions = drop_short(sessions_of(test, train_sessions.vocabulary))
+    both = pd.concat([train, test], ignore_index=True)
+    return Split(train_sessions, test_sessions, test["occurred_at"].min(), digest(both.assign(event_id=np.arange(len(both)))))
+
+
+def evaluate_files(fmt: str, train_path, test_path=None, model: str = "vstan", params: dict | None = None,
+                   test_days: float = 2.0) -> dict:
+    """``kaizen evaluate``: score a model on public data with the code the DAG uses.
+
+    With one file the session-rec protocol splits it (last ``test_days`` as test); with two
+    they are the training and test sets as given.
+    """
+    from kaizen.models import MODELS
+    from kaizen.shop.loaders import read
+    from kaizen.training.evaluation import evaluate
+
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; one of {', '.join(sorted(MODELS))}")
+    train = read(fmt, train_path)
+    split = presplit(train, read(fmt, test_path)) if test_path else session_rec_split(train, test_days)
+    started = time.perf_counter()
+    fitted = MODELS[model](**(params or {})).fit(split.train)
+    fit_s = time.perf_counter() - started
+    return {"model": model, "params": fitted.params, "train_sessions": split.train.n_sessions,
+            "items": split.train.n_items, "fit_s": round(fit_s, 3), **evaluate(fitted, split.test)}

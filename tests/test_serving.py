@@ -1,0 +1,89 @@
+"""The real model server over HTTP: version switches under load, automatic rollback."""
+
+import threading
+import time
+
+import mlflow
+import numpy as np
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from kaizen.config import CHAMPION_ALIAS
+from kaizen.models import Recommender
+from kaizen.registry.champion import register
+from kaizen.registry.pyfunc import log_recommender
+from kaizen.serving.rollout import deploy
+from kaizen.stack.demo import airflow_client
+from kaizen.training.train import TrainOptions, train_recommender
+
+pytestmark = pytest.mark.stack
+
+
+class Unloadable(Recommender):
+    """A model kind the serving environment does not know: its artifact cannot be loaded."""
+
+    kind = "test-unloadable"
+
+    def _fit(self, sessions):
+        pass
+
+    def scores(self, prefix):
+        return np.zeros(len(self.vocabulary))
+
+
+def register_unloadable(settings) -> str:
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_experiment("broken-models")
+    model = Unloadable()
+    model.vocabulary, model.popularity = np.array(["1", "2"]), np.array([1.0, 2.0])
+    with mlflow.start_run():
+        uri = log_recommender(model)
+    return register(settings.mlflow_tracking_uri, uri, settings.model_name)
+
+
+@pytest.fixture(scope="module")
+def served(stack, e2e_run):
+    return MlflowClient(stack.mlflow_tracking_uri).get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version
+
+
+def test_version_switch_under_load_loses_no_request(stack, served):
+    url = f"{stack.model_server_url}/api/v1.0/predictions"
+    payload = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
+    statuses, versions, stop = [], set(), threading.Event()
+
+    def load():
+        with requests.Session() as http:
+            while not stop.is_set():
+                response = http.post(url, json=payload, timeout=5)
+                statuses.append(response.status_code)
+                if response.status_code == 200:
+                    versions.add(response.json()["meta"]["tags"]["model_version"])
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    new = train_recommender(stack, TrainOptions(model="popularity", force_promote=True, force_reason="switch test"))
+    result = deploy(stack, new["version"])
+    time.sleep(1)
+    stop.set()
+    for t in threads:
+        t.join()
+    deploy(stack, served)  # leave the stack on the e2e champion for the other tests
+    assert result["version"] == new["version"]
+    assert len(statuses) > 100 and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+    assert {served, new["version"]} <= versions
+
+
+def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, served):
+    broken = register_unloadable(stack)
+    client = airflow_client(stack)
+    client.wait_for_dag("deploy_recommender")
+    client.unpause("deploy_recommender")
+    run_id = client.trigger("deploy_recommender", {"version": broken, "strategy": "replace", "target": "local"})
+    assert client.wait_for_run("deploy_recommender", run_id, timeout_s=300) == "failed"
+    registry = MlflowClient(stack.mlflow_tracking_uri)
+    assert registry.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version == served
+    assert "still serves" in registry.get_model_version(stack.model_name, broken).tags["kaizen.deploy.failed"]
+    assert requests.get(f"{stack.model_server_url}/health/status", timeout=5).json()["meta"]["tags"]["model_version"] == served
