@@ -3,82 +3,57 @@
 ``run()`` returns a flat dict:
 
 - ``rr_hr20_<kind>``, ``rr_mrr20_<kind>``, ``rr_train_s_<kind>``, ``rr_eval_ms_<kind>`` (evaluation
-  time per prediction: scoring plus ranking)
-  for every registered model on the RetailRocket week under session-rec's protocol
-  (1,387 predictions; seen items not excluded), and the same for ``champion``;
+  time per prediction) for every model on the RetailRocket week under session-rec's
+  protocol (1,387 predictions; seen items not excluded), the same for ``champion``, and
+  ``rr_hr20_ratio_champion_to_popularity`` (the same-run reference: what a shop's default
+  list scores);
+- ``gen_hr20_<kind>``, ``gen_mrr20_<kind>``: the same on a generated shop (``kaizen shop
+  generate``'s generator, 300k events, last 2 days as test);
 - ``train_s_250k``, ``train_s_1m``: the champion's training time on about 250k and 1M
-  synthetic view events, ``ratio_train_1m_to_250k`` (linear cost: about 4);
-- ``score_ms_p50_1m``, ``score_ms_p99_1m``: the champion's scoring time per prefix when
-  trained on the 1M events.
+  generated view events, ``ratio_train_1m_to_250k`` (linear cost: about 4);
+- ``score_ms_p50_1m``, ``score_ms_p99_1m``: scoring time per prefix of the 1M-event model.
 
-Nothing is written to disk. ``python -m bench.quality`` prints the dict as JSON.
+Times are medians of 3. Nothing is written to disk.
 """
 
 from __future__ import annotations
 
-import json
+import statistics
 import time
 
 import numpy as np
+import pandas as pd
 
 from kaizen.config import PROJECT_DIR
 from kaizen.models import CHAMPION, MODELS, Sessions
+from kaizen.shop.generator import ShopSpec, generate
 from kaizen.shop.loaders import read_retailrocket
+from kaizen.training.dataset import sessions_of, time_split
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
 
 RETAILROCKET = PROJECT_DIR / "data" / "retailrocket-week" / "events.tsv"
 
 
-def synthetic_sessions(n_events: int, seed: int = 7) -> Sessions:
-    """About ``n_events`` view events with Zipf item popularity and sequential structure.
+def generated_views(n_events: int, seed: int = 7) -> pd.DataFrame:
+    """View events of a generated shop (Zipf popularity, successor structure, 30 days)."""
+    _, chunks = generate(ShopSpec(events=n_events, seed=seed, days=30))
+    events = pd.concat(list(chunks), ignore_index=True)
+    events = events[events["event_type"] == "view"]
+    return events.assign(event_id=np.arange(len(events)))
 
-    Sessions last 1 + Geometric(0.3) events. Each next item repeats the previous one
-    (30 %), is one of the previous item's three fixed successors (40 %), or is a fresh
-    draw from the Zipf(1.1) popularity (30 %). Sessions start uniformly over 30 days,
-    events 10 to 120 s apart.
-    """
-    rng = np.random.default_rng(seed)
-    n_items = max(1000, n_events // 20)
-    weights = 1.0 / np.arange(1, n_items + 1) ** 1.1
-    cdf = np.cumsum(weights) / weights.sum()
-    by_rank = rng.permutation(n_items)
 
-    def zipf(n):
-        return by_rank[np.minimum(np.searchsorted(cdf, rng.random(n)), n_items - 1)]
-
-    successors = zipf(3 * n_items).reshape(n_items, 3)
-    lengths = 1 + rng.geometric(0.3, size=int(0.3 * n_events) + 1)  # mean 4.3: enough
-    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n_events) + 1]
-    n_sessions = len(lengths)
-    items = np.zeros((n_sessions, lengths.max()), dtype=np.int64)
-    items[:, 0] = zipf(n_sessions)
-    for position in range(1, lengths.max()):  # one vectorised step per position, not per event
-        alive = np.flatnonzero(lengths > position)
-        previous = items[alive, position - 1]
-        choice = rng.random(len(alive))
-        nxt = zipf(len(alive))
-        follow = choice < 0.7
-        nxt[follow] = successors[previous[follow], rng.integers(0, 3, size=int(follow.sum()))]
-        repeat = choice < 0.3
-        nxt[repeat] = previous[repeat]
-        items[alive, position] = nxt
-    mask = np.arange(items.shape[1]) < lengths[:, None]
-    session_ids = np.repeat(np.arange(n_sessions), lengths)
-    starts = rng.integers(0, 30 * 86400, size=n_sessions) + 1_700_000_000
-    gaps = rng.integers(10, 120, size=items.shape)
-    gaps[:, 0] = 0
-    times = (starts[:, None] + np.cumsum(gaps, axis=1))[mask]
-    return Sessions.from_events(session_ids, items[mask], times)
+def generated_sessions(n_events: int, seed: int = 7) -> Sessions:
+    return sessions_of(generated_views(n_events, seed))
 
 
 def _fit_seconds(kind: str, sessions: Sessions, repeats: int = 3) -> tuple[float, object]:
-    best, model = float("inf"), None
+    times, model = [], None
     for _ in range(repeats):
         started = time.perf_counter()
         model = MODELS[kind]().fit(sessions)
-        best = min(best, time.perf_counter() - started)
-    return best, model
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), model
 
 
 def retailrocket() -> dict[str, float]:
@@ -95,11 +70,23 @@ def retailrocket() -> dict[str, float]:
         results[f"rr_eval_ms_{kind}"] = eval_ms
     for key in ("hr20", "mrr20", "train_s", "eval_ms"):
         results[f"rr_{key}_champion"] = results[f"rr_{key}_{CHAMPION}"]
+    results["rr_hr20_ratio_champion_to_popularity"] = results["rr_hr20_champion"] / results["rr_hr20_popularity"]
+    return results
+
+
+def generated() -> dict[str, float]:
+    split = time_split(generated_views(300_000), test_days=2)
+    results: dict[str, float] = {}
+    for kind in sorted(MODELS):
+        metrics = evaluate(MODELS[kind]().fit(split.train), split.test)
+        results[f"gen_hr20_{kind}"] = metrics["hr_20"]
+        results[f"gen_mrr20_{kind}"] = metrics["mrr_20"]
+    results["gen_predictions"] = metrics["predictions"]
     return results
 
 
 def training_cost() -> dict[str, float]:
-    small, large = synthetic_sessions(250_000), synthetic_sessions(1_000_000)
+    small, large = generated_sessions(250_000), generated_sessions(1_000_000)
     small_s, _ = _fit_seconds(CHAMPION, small)
     large_s, model = _fit_seconds(CHAMPION, large)
     rng = np.random.default_rng(11)
@@ -121,8 +108,4 @@ def training_cost() -> dict[str, float]:
 
 
 def run() -> dict[str, float]:
-    return {**retailrocket(), **training_cost()}
-
-
-if __name__ == "__main__":
-    print(json.dumps(run(), indent=2, sort_keys=True))
+    return {**retailrocket(), **generated(), **training_cost()}

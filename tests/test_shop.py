@@ -15,7 +15,7 @@ def count(url: str, query: str) -> int:
 
 
 def test_migrations_apply_once(fresh_db):
-    assert migrate(fresh_db) == ["0001_shop_schema.sql", "0002_ingest_quarantine.sql"]
+    assert migrate(fresh_db) == ["0001_shop_schema.sql", "0002_ingest_quarantine.sql", "0003_prediction_log.sql"]
     assert migrate(fresh_db) == []
 
 

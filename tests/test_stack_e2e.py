@@ -44,7 +44,15 @@ def test_recommend_command(stack_env, e2e_run):
         b'{"jsonData": {"items": []}}',
         b'{"jsonData": {"items": ["1"], "k": 1000}}',
         b'{"jsonData": {"items": ["1"], "colour": "red"}}',
+        b'{"jsonData": {"items": ["1"], "k": "twenty"}}',
+        b'{"jsonData": {"items": [null]}}',
+        b'{"data": {"ndarray": [["1"], ["2"]]}}',
+        b'{"jsonData": {"items": ["1"], "session_id": ""}}',
+        b'{"jsonData": {"items": [' + b",".join([b'"1"'] * 200_000) + b"]}}",  # ~1 MB
+        b"",
     ],
+    ids=["malformed-json", "empty-session", "k-out-of-range", "unknown-field", "k-not-a-number", "null-item",
+         "two-sessions", "empty-session-id", "oversized", "empty-body"],
 )
 def test_bad_requests_get_4xx(stack, e2e_run, body):
     response = requests.post(
@@ -94,3 +102,23 @@ def test_ingest_dag_runs_an_interval_and_backfills_from_the_cli(stack, stack_env
     assert runs, "the backfill created no runs"
     for backfilled in runs:
         assert client.wait_for_run("ingest_shop_events", backfilled["dag_run_id"], timeout_s=300) == "success"
+
+
+def test_every_prediction_is_logged_for_monitoring(stack, e2e_run):
+    import time
+
+    import psycopg2
+
+    client = ModelServerClient(stack.model_server_url)
+    answer = client.recommend(["461686", "257040"], k=5, session_id="monitored-session")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with psycopg2.connect(stack.shop_db_url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT items, recommended, model_version FROM prediction_log WHERE session_id = %s",
+                        ("monitored-session",))
+            rows = cur.fetchall()
+        conn.close()
+        if rows:
+            break
+        time.sleep(0.5)
+    assert rows == [(["461686", "257040"], answer.items, answer.model_version)]

@@ -28,8 +28,12 @@ class ModelServerClient:
         self.timeout_s = timeout_s
         self.http = requests.Session()
 
-    def recommend(self, items: list[str], k: int = 20, exclude_seen: bool = False) -> Recommendation:
+    def recommend(
+        self, items: list[str], k: int = 20, exclude_seen: bool = False, session_id: str | None = None
+    ) -> Recommendation:
         payload = {"jsonData": {"items": list(items), "k": k, "exclude_seen": exclude_seen}}
+        if session_id is not None:
+            payload["jsonData"]["session_id"] = session_id
         started = time.perf_counter()
         response = self.http.post(self.base + PREDICTIONS, json=payload, timeout=self.timeout_s)
         latency_ms = (time.perf_counter() - started) * 1000

@@ -18,22 +18,24 @@ class RecommendRequest:
     items: tuple[str, ...]
     k: int = DEFAULT_K
     exclude_seen: bool = False
+    session_id: str | None = None  # lets monitoring join the answer with the clicks after it
 
 
 def parse_request(payload, exclude_seen_default: bool = False) -> RecommendRequest:
     """Accept ``jsonData`` ({"items": [...], "k": .., "exclude_seen": ..}) or one ndarray row of item ids."""
     if isinstance(payload, dict):
-        unknown = set(payload) - {"items", "k", "exclude_seen"}
+        unknown = set(payload) - {"items", "k", "exclude_seen", "session_id"}
         if unknown:
-            raise BadRequest(f"unknown fields {sorted(unknown)}; expected items, k, exclude_seen")
+            raise BadRequest(f"unknown fields {sorted(unknown)}; expected items, k, exclude_seen, session_id")
         items = payload.get("items")
         k = payload.get("k", DEFAULT_K)
         exclude_seen = payload.get("exclude_seen", exclude_seen_default)
+        session_id = payload.get("session_id")
     else:
         rows = payload.tolist() if hasattr(payload, "tolist") else payload
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], list):
             raise BadRequest('expected jsonData {"items": [...]} or one ndarray row of item ids')
-        items, k, exclude_seen = rows[0], DEFAULT_K, exclude_seen_default
+        items, k, exclude_seen, session_id = rows[0], DEFAULT_K, exclude_seen_default, None
     if not isinstance(items, list) or not items:
         raise BadRequest("items must be a non-empty list of item ids, oldest first")
     if len(items) > MAX_ITEMS:
@@ -47,7 +49,11 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
         raise BadRequest(f"k must be an integer from 1 to {MAX_K}")
     if not isinstance(exclude_seen, bool):
         raise BadRequest("exclude_seen must be true or false")
-    return RecommendRequest(tuple(_item_id(i) for i in items), k, exclude_seen)
+    if session_id is not None and not _valid_id(session_id):
+        raise BadRequest("session_id must be a non-empty string or an integer")
+    return RecommendRequest(
+        tuple(_item_id(i) for i in items), k, exclude_seen, None if session_id is None else _item_id(session_id)
+    )
 
 
 def _valid_id(item) -> bool:

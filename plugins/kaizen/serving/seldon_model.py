@@ -8,7 +8,10 @@ they started with and none is lost. Each response names the version in ``meta.ta
 
 Request (``jsonData``)::
 
-    {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false}}
+    {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false, "session_id": "s-123"}}
+
+Every answer is logged to the shop database's ``prediction_log`` (when
+KAIZEN_SHOP_DB_URL is set), where monitoring joins it with the clicks that follow.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from seldon_core.user_model import SeldonResponse
 
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.models import Recommender, load_model
+from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.registry_client import MODEL_ARTIFACT, ModelVersion, RegistryClient
 from kaizen.serving.requests_schema import BadRequest, parse_request
 
@@ -42,9 +46,12 @@ class SeldonRecommender:
         self.registry = RegistryClient(self.settings.mlflow_tracking_uri)
         self.served: Served | None = None
         self.last_error = ""
+        self.predictions: PredictionLog | None = None
 
     def load(self) -> None:
         """Called by seldon-core once per worker process: first load, then keep watching."""
+        if self.settings.shop_db_url:
+            self.predictions = PredictionLog(self.settings.shop_db_url)
         self.refresh()
         threading.Thread(target=self._watch, name="champion-watch", daemon=True).start()
 
@@ -88,8 +95,12 @@ class SeldonRecommender:
             request = parse_request(X)
         except BadRequest as exc:
             raise SeldonMicroserviceException(str(exc), status_code=400, reason="BAD_REQUEST") from exc
+        started = time.perf_counter()
         ranked = served.model.recommend(list(request.items), request.k, request.exclude_seen)
         data = {"items": [item for item, _ in ranked], "scores": [round(score, 6) for _, score in ranked]}
+        if self.predictions:
+            self.predictions.record(request.session_id, request.items, data["items"], self.settings.model_name,
+                                    served.version, (time.perf_counter() - started) * 1000)
         return SeldonResponse(data, tags=self._tags(served))
 
     def health_status(self) -> dict:

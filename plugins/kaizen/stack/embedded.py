@@ -1,8 +1,8 @@
 """``kaizen up | down | status``: the embedded stack's life cycle.
 
 ``up`` is idempotent: on a running stack it starts whatever is stopped and waits for
-health again. Start order: PostgreSQL, provisioning and ``airflow db migrate``, then
-MLflow, the Airflow components and the model server together.
+health again. Start order: PostgreSQL, provisioning, the shop's migrations and
+``airflow db migrate``, then MLflow, the Airflow components and the model server together.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from kaizen.config import STACK_ENV_FILE, Settings, write_env_file
+from kaizen.shop.schema import migrate as migrate_shop
 from kaizen.stack import airflow, postgres, secrets
 from kaizen.stack.services import Service, services
 from kaizen.stack.supervisor import Supervisor, tail_lines
@@ -84,7 +85,8 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
         stack.settings.database_prefix,
         {c: secrets.db_password(stack.secrets, c) for c in postgres.COMPONENTS},
     )
-    log.info("migrating Airflow's metadata database")
+    log.info("migrating the shop's schema and Airflow's metadata database")
+    migrate_shop(stack.settings.shop_db_url)
     airflow.migrate(stack.env)
     for service in stack.services[1:]:
         sup.start(service.program.name, wait=False)
