@@ -37,7 +37,7 @@ DURATION_S = 10
 SESSION = ["257040", "461686", "355908"]
 
 
-def _wait(url: str, timeout_s: float = 120) -> None:
+def _wait(url: str, log: Path, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -46,7 +46,7 @@ def _wait(url: str, timeout_s: float = 120) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {timeout_s} s")
+    raise RuntimeError(f"{url} not ready after {timeout_s} s; its log ends:\n{log.read_text()[-3000:]}")
 
 
 def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -102,9 +102,11 @@ def run() -> dict:
         work = Path(tmp)
         mlflow_port, seldon_port, pyfunc_port = free_port(), free_port(), free_port()
         tracking = f"http://127.0.0.1:{mlflow_port}"
-        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-               "KAIZEN_MODEL_NAME": "bench-recommender", "KAIZEN_HOME": str(work)}
         bin_dir = Path(sys.executable).parent
+        # mlflow models serve execs uvicorn by name: the orchestration env's bin goes first on PATH.
+        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+               "KAIZEN_MODEL_NAME": "bench-recommender", "KAIZEN_HOME": str(work),
+               "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
         processes = [_start(
             [str(bin_dir / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{work}/mlflow.db",
              "--serve-artifacts", "--artifacts-destination", str(work / "artifacts"),
@@ -112,7 +114,7 @@ def run() -> dict:
             env, work / "mlflow.log",
         )]
         try:
-            _wait(f"{tracking}/health")
+            _wait(f"{tracking}/health", work / "mlflow.log")
             mlflow.set_tracking_uri(tracking)
             model = MODELS[CHAMPION]().fit(session_rec_split(read_retailrocket(RETAILROCKET)).train)
             with mlflow.start_run():
@@ -132,8 +134,8 @@ def run() -> dict:
                 env, work / "pyfunc.log",
             )
             processes += [seldon, pyfunc]
-            _wait(f"http://127.0.0.1:{seldon_port}/health/status")
-            _wait(f"http://127.0.0.1:{pyfunc_port}/ping")
+            _wait(f"http://127.0.0.1:{seldon_port}/health/status", work / "seldon.log")
+            _wait(f"http://127.0.0.1:{pyfunc_port}/ping", work / "pyfunc.log")
             targets = {
                 "": (seldon, f"http://127.0.0.1:{seldon_port}/api/v1.0/predictions",
                      {"jsonData": {"items": SESSION, "k": 20}}),

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaizen.models.base import Recommender
+from kaizen.models.rules import LastItemRules
 from kaizen.models.sessions import Sessions
 
 
-class Markov(Recommender):
+class Markov(LastItemRules):
     kind = "markov"
-    state_arrays = ("indptr", "indices", "data")
 
     def __init__(self, pruning: int = 0, **params):
         super().__init__(pruning=int(pruning), **params)
@@ -38,10 +37,3 @@ class Markov(Recommender):
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
         self.indices = cols.astype(np.int32)
         self.data = data
-
-    def scores(self, prefix: np.ndarray) -> np.ndarray:
-        scores = np.zeros(len(self.vocabulary))
-        last = prefix[-1]
-        start, end = self.indptr[last], self.indptr[last + 1]
-        scores[self.indices[start:end]] = self.data[start:end]
-        return scores

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaizen.models.base import Recommender
+from kaizen.models.rules import LastItemRules
 from kaizen.models.sessions import Sessions
 
 
-class SequentialRules(Recommender):
+class SequentialRules(LastItemRules):
     kind = "sr"
-    state_arrays = ("indptr", "indices", "data")
 
     def __init__(self, steps: int = 10, **params):
         super().__init__(steps=int(steps), **params)
@@ -35,10 +34,3 @@ class SequentialRules(Recommender):
         ).tocsr()
         rules.sum_duplicates()
         self.indptr, self.indices, self.data = rules.indptr.astype(np.int64), rules.indices, rules.data
-
-    def scores(self, prefix: np.ndarray) -> np.ndarray:
-        scores = np.zeros(len(self.vocabulary))
-        last = prefix[-1]
-        start, end = self.indptr[last], self.indptr[last + 1]
-        scores[self.indices[start:end]] = self.data[start:end]
-        return scores
