@@ -1,5 +1,6 @@
 """The real model server over HTTP: version switches under load, automatic rollback."""
 
+import dataclasses
 import threading
 import time
 
@@ -48,6 +49,8 @@ def served(stack, e2e_run):
 
 
 def test_version_switch_under_load_loses_no_request(stack, served):
+    # The load below slows every request; this test is about losing none, not latency.
+    settings = dataclasses.replace(stack, deploy_p99_budget_ms=2_000)
     url = f"{stack.model_server_url}/api/v1.0/predictions"
     payload = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
     statuses, versions, stop = [], set(), threading.Event()
@@ -55,7 +58,11 @@ def test_version_switch_under_load_loses_no_request(stack, served):
     def load():
         with requests.Session() as http:
             while not stop.is_set():
-                response = http.post(url, json=payload, timeout=5)
+                try:
+                    response = http.post(url, json=payload, timeout=5)
+                except requests.RequestException as exc:  # a dropped connection is a lost request
+                    statuses.append(type(exc).__name__)
+                    continue
                 statuses.append(response.status_code)
                 if response.status_code == 200:
                     versions.add(response.json()["meta"]["tags"]["model_version"])
@@ -65,12 +72,12 @@ def test_version_switch_under_load_loses_no_request(stack, served):
         t.start()
     time.sleep(1)
     new = train_recommender(stack, TrainOptions(model="popularity", force_promote=True, force_reason="switch test"))
-    result = deploy(stack, new["version"])
+    result = deploy(settings, new["version"])
     time.sleep(1)
     stop.set()
     for t in threads:
         t.join()
-    deploy(stack, served)  # leave the stack on the e2e champion for the other tests
+    deploy(settings, served)  # leave the stack on the e2e champion for the other tests
     assert result["version"] == new["version"]
     assert len(statuses) > 100 and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
     assert {served, new["version"]} <= versions

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from seldon_core.flask_utils import SeldonMicroserviceException
-from seldon_core.user_model import SeldonResponse
+from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.models import Recommender, load_model
@@ -85,14 +85,27 @@ class SeldonRecommender:
             time.sleep(self.settings.serving_poll_s)
             self.refresh()
 
+    def predict_raw(self, request):
+        """REST ``jsonData`` requests, answered without seldon-core's protobuf round trip
+        (it converts JSON to a Struct and back, most of a request's cost); anything else,
+        gRPC included, takes the standard path through ``predict``."""
+        if not isinstance(request, dict) or "jsonData" not in request:
+            raise SeldonNotImplementedError("not a REST jsonData request")
+        served, data = self._recommend(request["jsonData"])
+        return {"jsonData": data, "meta": {"tags": self._tags(served)}}
+
     def predict(self, X, features_names=None, meta=None) -> SeldonResponse:
+        served, data = self._recommend(X)
+        return SeldonResponse(data, tags=self._tags(served))
+
+    def _recommend(self, payload) -> tuple[Served, dict]:
         served = self.served
         if served is None:
             raise SeldonMicroserviceException(
                 f"no model to serve: {self.last_error}", status_code=503, reason="MODEL_NOT_READY"
             )
         try:
-            request = parse_request(X)
+            request = parse_request(payload)
         except BadRequest as exc:
             raise SeldonMicroserviceException(str(exc), status_code=400, reason="BAD_REQUEST") from exc
         started = time.perf_counter()
@@ -101,7 +114,7 @@ class SeldonRecommender:
         if self.predictions:
             self.predictions.record(request.session_id, request.items, data["items"], self.settings.model_name,
                                     served.version, (time.perf_counter() - started) * 1000)
-        return SeldonResponse(data, tags=self._tags(served))
+        return served, data
 
     def health_status(self) -> dict:
         served = self.served
