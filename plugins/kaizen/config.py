@@ -48,6 +48,11 @@ class Settings:
     mlflow_db_url: str = _setting("KAIZEN_MLFLOW_DB_URL", "", "MLflow's backend store.")
     feast_db_url: str = _setting("KAIZEN_FEAST_DB_URL", "", "Feast's SQL registry and PostgreSQL online store.")
 
+    feast_online_store: str = _setting(
+        "KAIZEN_FEAST_ONLINE_STORE", "postgres", "Feast online store: postgres (the feast database) or redis (KAIZEN_REDIS_URL)."
+    )
+    redis_url: str = _setting("KAIZEN_REDIS_URL", "", "Redis for Feast's online store, redis://[:password@]host:port/db.")
+
     airflow_port: int = _setting("KAIZEN_AIRFLOW_PORT", 8080, "Airflow api-server (UI and REST API).")
     airflow_parallelism: int = _setting(
         "KAIZEN_AIRFLOW_PARALLELISM", 4, "Task slots; each idle LocalExecutor worker costs ~150 MB."

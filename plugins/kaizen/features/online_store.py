@@ -1,0 +1,108 @@
+"""Feast's PostgreSQL online store, with writes through COPY instead of row-by-row upserts.
+
+Feast 0.67's ``PostgreSQLOnlineStore.online_write_batch`` sends one ``INSERT ... ON
+CONFLICT`` per feature value (``executemany``): 15 features x 100k items are 1.5M
+statements, most of materialisation's time. This subclass streams a batch into a
+temporary table with ``COPY`` and upserts it with one statement. The table layout, the
+serialised values and the whole read path are Feast's own, so anything Feast reads (the
+SDK, ``feast serve``, the CLI) reads what this writes.
+
+Selected in ``feature_store.yaml`` by ``type: kaizen.features.online_store.PostgreSQLCopyOnlineStore``
+(Feast's plugin mechanism: the config class is the store's name + ``Config``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any, Callable, Dict, Generator, List, Literal, Optional, Tuple
+
+from feast import FeatureView
+from feast.infra.key_encoding_utils import get_list_val_str, serialize_entity_key
+from feast.infra.online_stores.helpers import _to_naive_utc, extract_text_and_num
+from feast.infra.online_stores.postgres_online_store.postgres import (
+    PostgreSQLOnlineStore,
+    PostgreSQLOnlineStoreConfig,
+    _table_id,
+)
+from feast.infra.utils.postgres.connection_utils import _get_conn, _get_connection_pool
+from feast.infra.utils.postgres.postgres_config import ConnectionType
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from feast.repo_config import RepoConfig
+from psycopg import sql
+from psycopg.connection import Connection
+
+TYPE = "kaizen.features.online_store.PostgreSQLCopyOnlineStore"
+
+
+class PostgreSQLCopyOnlineStoreConfig(PostgreSQLOnlineStoreConfig):
+    type: Literal["kaizen.features.online_store.PostgreSQLCopyOnlineStore"] = TYPE  # type: ignore[assignment]
+
+
+class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
+    @contextlib.contextmanager
+    def _get_conn(self, config: RepoConfig, autocommit: bool = False) -> Generator[Connection, Any, Any]:
+        # The parent's is the same but asserts ``type == "postgres"``.
+        if config.online_store.conn_type == ConnectionType.pool:
+            if not self._conn_pool:
+                self._conn_pool = _get_connection_pool(config.online_store)
+                self._conn_pool.open()
+            connection = self._conn_pool.getconn()
+            connection.set_autocommit(autocommit)
+            yield connection
+            self._conn_pool.putconn(connection)
+        else:
+            if not self._conn:
+                self._conn = _get_conn(config.online_store)
+            self._conn.set_autocommit(autocommit)
+            yield self._conn
+
+    def online_write_batch(
+        self,
+        config: RepoConfig,
+        table: FeatureView,
+        data: List[Tuple[EntityKeyProto, Dict[str, ValueProto], datetime, Optional[datetime]]],
+        progress: Optional[Callable[[int], Any]],
+    ) -> None:
+        table_name = _table_id(config.project, table, config.registry.enable_online_feature_view_versioning)
+        version = config.entity_key_serialization_version
+        vectors = bool(getattr(config.online_store, "vector_enabled", False))
+        with self._get_conn(config) as conn, conn.cursor() as cur:
+            with_num = self._check_table_has_value_num(cur, table_name, config)
+            columns = ["entity_key", "feature_name", "value", "value_text"]
+            columns += ["value_num"] if with_num else []
+            columns += ["vector_value", "event_ts", "created_ts"]
+            staging = sql.Identifier(f"_kaizen_staging_{table_name}"[:63])
+            names = sql.SQL(", ").join(map(sql.Identifier, columns))
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
+                    staging, sql.Identifier(table_name)
+                )
+            )
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
+                for entity_key, values, timestamp, created in data:
+                    key = serialize_entity_key(entity_key, entity_key_serialization_version=version)
+                    event_ts = _to_naive_utc(timestamp)
+                    created_ts = _to_naive_utc(created) if created is not None else None
+                    for feature_name, value in values.items():
+                        text, num = extract_text_and_num(value, with_num)
+                        row = [key, feature_name, value.SerializeToString(), text]
+                        if with_num:
+                            row.append(num)
+                        row += [get_list_val_str(value) if vectors else None, event_ts, created_ts]
+                        copy.write_row(row)
+            # One upsert; a key written twice in a batch keeps its latest row (as repeated upserts would).
+            updates = sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns[2:]
+            )
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {table} ({names}) SELECT DISTINCT ON (entity_key, feature_name) {names} FROM {staging} "
+                    "ORDER BY entity_key, feature_name, event_ts DESC "
+                    "ON CONFLICT (entity_key, feature_name) DO UPDATE SET {updates}"
+                ).format(table=sql.Identifier(table_name), names=names, staging=staging, updates=updates)
+            )
+            conn.commit()
+        if progress:
+            progress(len(data))
