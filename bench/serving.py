@@ -125,7 +125,7 @@ def run() -> dict:
             seldon = _start(
                 [str(serving_venv() / "bin" / "seldon-core-microservice"), "kaizen.serving.seldon_model.SeldonRecommender",
                  "--service-type", "MODEL", "--http-port", str(seldon_port), "--grpc-port", str(free_port()),
-                 "--metrics-port", str(free_port()), "--workers", "2", "--threads", "4", "--log-level", "WARNING"],
+                 "--metrics-port", str(free_port()), "--workers", "2", "--threads", "1", "--log-level", "WARNING"],
                 env, work / "seldon.log",
             )
             pyfunc = _start(
