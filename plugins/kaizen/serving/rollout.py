@@ -41,6 +41,9 @@ def verify(settings: Settings, version: str) -> dict:
     """Wait until ``version`` is served, then smoke-test it; raises on any failure."""
     client = ModelServerClient(settings.model_server_url)
     client.wait_for_version(version, timeout_s=settings.deploy_timeout_s)
+    # One worker answered the health check; every worker polls the registry on its own,
+    # so give the others one poll interval (and a load) to follow before judging answers.
+    time.sleep(settings.serving_poll_s + 1)
     sessions = smoke_sessions(settings)
     latencies = []
     for i in range(SMOKE_REQUESTS):
