@@ -122,3 +122,24 @@ def test_every_prediction_is_logged_for_monitoring(stack, e2e_run):
             break
         time.sleep(0.5)
     assert rows == [(["461686", "257040"], answer.items, answer.model_version)]
+
+
+def test_recommendations_use_online_features_and_survive_their_outage(stack, e2e_run):
+    from kaizen.stack.supervisor import Supervisor
+
+    client = ModelServerClient(stack.model_server_url)
+    session = ["461686", "257040"]
+    url = f"{stack.model_server_url}/api/v1.0/predictions"
+    body = {"jsonData": {"items": session, "k": 10}}
+    assert requests.post(url, json=body, timeout=5).json()["jsonData"]["features"] == "online"
+
+    supervisor = Supervisor(stack.home)
+    supervisor.stop("feature-server")
+    try:
+        answer = requests.post(url, json=body, timeout=5)
+        assert answer.status_code == 200
+        assert answer.json()["jsonData"]["features"] == "fallback"
+        assert len(answer.json()["jsonData"]["items"]) == 10
+        assert client.recommend(session, k=10).items == answer.json()["jsonData"]["items"]
+    finally:
+        supervisor.start("feature-server")

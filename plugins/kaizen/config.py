@@ -53,6 +53,14 @@ class Settings:
     )
     redis_url: str = _setting("KAIZEN_REDIS_URL", "", "Redis for Feast's online store, redis://[:password@]host:port/db.")
 
+    feature_server_port: int = _setting("KAIZEN_FEATURE_SERVER_PORT", 6566, "Feast feature server (feast serve).")
+    feature_server_url: str = _setting(
+        "KAIZEN_FEATURE_SERVER_URL", "", "Feature server the model server asks; empty derives it from host and port."
+    )
+    feature_timeout_ms: float = _setting(
+        "KAIZEN_FEATURE_TIMEOUT_MS", 25.0, "How long the model server waits for online features before falling back."
+    )
+
     airflow_port: int = _setting("KAIZEN_AIRFLOW_PORT", 8080, "Airflow api-server (UI and REST API).")
     airflow_parallelism: int = _setting(
         "KAIZEN_AIRFLOW_PARALLELISM", 4, "Task slots; each idle LocalExecutor worker costs ~150 MB."
@@ -124,6 +132,7 @@ class Settings:
             mlflow_tracking_uri=self.mlflow_tracking_uri or f"http://{self.host}:{self.mlflow_port}",
             model_server_url=self.model_server_url or f"http://{self.host}:{self.serving_port}",
             airflow_url=self.airflow_url or f"http://{self.host}:{self.airflow_port}",
+            feature_server_url=self.feature_server_url or f"http://{self.host}:{self.feature_server_port}",
         )
 
     def as_env(self) -> dict[str, str]:

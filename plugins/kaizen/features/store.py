@@ -115,8 +115,8 @@ def repo_dir(settings: Settings) -> Path:
     return settings.home / "feast"
 
 
-def feature_store(settings: Settings, *, repo_path: Path | None = None, **config) -> FeatureStore:
-    """The store, with its ``feature_store.yaml`` written to ``$KAIZEN_HOME/feast`` for the feast CLI.
+def write_config(settings: Settings, *, repo_path: Path | None = None, **config) -> Path:
+    """Write ``feature_store.yaml`` (to ``$KAIZEN_HOME/feast``): for the SDK, the CLI and ``feast serve``.
 
     ``config``: ``online_store``, ``redis_url``, ``project`` for ``render_config``.
     """
@@ -125,7 +125,12 @@ def feature_store(settings: Settings, *, repo_path: Path | None = None, **config
     config_file = path / "feature_store.yaml"
     config_file.touch(mode=0o600, exist_ok=True)  # it carries passwords
     config_file.write_text(yaml.safe_dump(render_config(settings, **config), sort_keys=False))
-    return FeatureStore(repo_path=str(path))
+    return path
+
+
+def feature_store(settings: Settings, *, repo_path: Path | None = None, **config) -> FeatureStore:
+    """The store of this stack, its configuration rendered from the settings."""
+    return FeatureStore(repo_path=str(write_config(settings, repo_path=repo_path, **config)))
 
 
 # ---------------------------------------------------------------- apply and materialise

@@ -10,8 +10,11 @@ Request (``jsonData``)::
 
     {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false, "session_id": "s-123"}}
 
-Every answer is logged to the shop database's ``prediction_log`` (when
-KAIZEN_SHOP_DB_URL is set), where monitoring joins it with the clicks that follow.
+Items the catalogue marks unavailable (Feast online feature ``item_catalog:available``,
+asked with a timeout) are dropped; without online features the answer says
+``"features": "fallback"`` and is served unfiltered. Every answer is logged to the shop
+database's ``prediction_log`` (when KAIZEN_SHOP_DB_URL is set), where monitoring joins it
+with the clicks that follow.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.models import Recommender, load_model
+from kaizen.serving.online_features import OnlineFeatures
 from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.registry_client import MODEL_ARTIFACT, ModelVersion, RegistryClient
 from kaizen.serving.requests_schema import BadRequest, parse_request
 
 log = logging.getLogger(__name__)
+
+SPARE_CANDIDATES = 20  # ranked beyond k, to fill in for items filtered out as unavailable
 
 
 
@@ -47,6 +53,7 @@ class SeldonRecommender:
         self.served: Served | None = None
         self.last_error = ""
         self.predictions: PredictionLog | None = None
+        self.features = OnlineFeatures(self.settings.feature_server_url, self.settings.feature_timeout_ms)
 
     def load(self) -> None:
         """Called by seldon-core once per worker process: first load, then keep watching."""
@@ -109,8 +116,17 @@ class SeldonRecommender:
         except BadRequest as exc:
             raise SeldonMicroserviceException(str(exc), status_code=400, reason="BAD_REQUEST") from exc
         started = time.perf_counter()
-        ranked = served.model.recommend(list(request.items), request.k, request.exclude_seen)
-        data = {"items": [item for item, _ in ranked], "scores": [round(score, 6) for _, score in ranked]}
+        # Rank a few spare candidates, then drop what the catalogue marks unavailable.
+        ranked = served.model.recommend(list(request.items), request.k + SPARE_CANDIDATES, request.exclude_seen)
+        unavailable = self.features.unavailable([item for item, _ in ranked])
+        if unavailable:
+            ranked = [(item, score) for item, score in ranked if item not in unavailable]
+        ranked = ranked[: request.k]
+        data = {
+            "items": [item for item, _ in ranked],
+            "scores": [round(score, 6) for _, score in ranked],
+            "features": "online" if unavailable is not None else "fallback",
+        }
         if self.predictions:
             self.predictions.record(request.session_id, request.items, data["items"], self.settings.model_name,
                                     served.version, (time.perf_counter() - started) * 1000)

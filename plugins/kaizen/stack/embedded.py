@@ -87,6 +87,9 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
     )
     log.info("migrating the shop's schema and Airflow's metadata database")
     migrate_shop(stack.settings.shop_db_url)
+    from kaizen.features.store import write_config  # imports Feast: only here, not for status
+
+    write_config(stack.settings)  # feast serve reads it at start
     airflow.migrate(stack.env)
     for service in stack.services[1:]:
         sup.start(service.program.name, wait=False)

@@ -93,6 +93,20 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
             lambda: airflow_health("triggerer"),
         ),
         Service(
+            "feature-server",
+            Program(
+                "feature-server",
+                [
+                    str(bin_dir / "feast"), "-c", str(settings.home / "feast"), "serve",
+                    "-h", settings.host, "-p", str(settings.feature_server_port),
+                    "--workers", "1", "--no-access-log", "--registry_ttl_sec", "5",
+                ],
+                priority=35,
+            ),
+            lambda: _http_health(f"{settings.feature_server_url}/health"),
+            settings.feature_server_url,
+        ),
+        Service(
             "model-server",
             Program(
                 "model-server",

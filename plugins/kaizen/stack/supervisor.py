@@ -120,6 +120,10 @@ class Supervisor:
             tail = tail_lines(self.log_file(name), 20)
             raise RuntimeError(f"{name} failed to start ({fault.faultString}). Last log lines:\n{tail}") from fault
 
+    def stop(self, name: str) -> None:
+        if self.state(name) in ("RUNNING", "STARTING", "BACKOFF"):
+            self._rpc().supervisor.stopProcess(name, True)
+
     def state(self, name: str) -> str:
         return self._rpc().supervisor.getProcessInfo(name)["statename"]
 
