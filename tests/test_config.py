@@ -32,3 +32,10 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     missing = [env for env, _, _ in Settings.documentation() if f"`{env}`" not in readme]
     assert not missing, f"README lacks {missing}"
+
+
+def test_booleans(tmp_path):
+    assert Settings.from_env({"KAIZEN_HOME": str(tmp_path), "KAIZEN_EXCLUDE_SEEN": "true"}).exclude_seen is True
+    assert Settings.from_env({"KAIZEN_HOME": str(tmp_path)}).exclude_seen is False
+    with pytest.raises(ValueError, match="KAIZEN_EXCLUDE_SEEN='maybe' is not a valid bool"):
+        Settings.from_env({"KAIZEN_HOME": str(tmp_path), "KAIZEN_EXCLUDE_SEEN": "maybe"})

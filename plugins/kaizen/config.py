@@ -88,6 +88,9 @@ class Settings:
     serving_poll_s: float = _setting(
         "KAIZEN_SERVING_POLL_S", 3.0, "How often the model server checks the registry for a new @champion."
     )
+    exclude_seen: bool = _setting(
+        "KAIZEN_EXCLUDE_SEEN", False, "Default of a request's exclude_seen: leave out items already in the session."
+    )
     serving_model_version: str = _setting(
         "KAIZEN_MODEL_VERSION", "", "Pin the model server to one registry version; empty follows @champion."
     )
@@ -160,6 +163,10 @@ def _convert(type_name: str, raw: str, env: str):
             return float(raw)
         if type_name == "Path":
             return Path(raw)
+        if type_name == "bool":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
         return raw
     except ValueError as exc:
         raise ValueError(f"{env}={raw!r} is not a valid {type_name}") from exc

@@ -112,7 +112,7 @@ class SeldonRecommender:
                 f"no model to serve: {self.last_error}", status_code=503, reason="MODEL_NOT_READY"
             )
         try:
-            request = parse_request(payload)
+            request = parse_request(payload, exclude_seen_default=self.settings.exclude_seen)
         except BadRequest as exc:
             raise SeldonMicroserviceException(str(exc), status_code=400, reason="BAD_REQUEST") from exc
         started = time.perf_counter()
