@@ -74,6 +74,8 @@ def stack_env() -> dict[str, str]:
         "KAIZEN_DEPLOY_TIMEOUT_S": "15",
         # Latency budgets are for benchmarks; a busy CI machine must not fail roll-outs on them.
         "KAIZEN_DEPLOY_P99_BUDGET_MS": "1000",
+        # Every request asks the feature server, so the outage test sees it go.
+        "KAIZEN_FEATURE_CACHE_S": "0",
     }
 
 

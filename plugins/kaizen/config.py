@@ -61,6 +61,10 @@ class Settings:
         "KAIZEN_FEATURE_TIMEOUT_MS", 25.0, "How long the model server waits for online features before falling back."
     )
 
+    feature_cache_s: float = _setting(
+        "KAIZEN_FEATURE_CACHE_S", 60.0, "How long the model server reuses an item's online features."
+    )
+
     airflow_port: int = _setting("KAIZEN_AIRFLOW_PORT", 8080, "Airflow api-server (UI and REST API).")
     airflow_parallelism: int = _setting(
         "KAIZEN_AIRFLOW_PARALLELISM", 4, "Task slots; each idle LocalExecutor worker costs ~150 MB."

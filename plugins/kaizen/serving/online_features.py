@@ -9,6 +9,7 @@ server serves without the filter instead of failing the request.
 from __future__ import annotations
 
 import logging
+import time
 
 import requests
 
@@ -18,14 +19,31 @@ AVAILABILITY = "item_catalog:available"
 
 
 class OnlineFeatures:
-    def __init__(self, url: str, timeout_ms: float):
+    """Availability per item, cached for ``cache_s``: it changes with the catalogue, daily,
+    not per request, and one HTTP round trip per request would cost most of the throughput
+    (bench/serving.py); only items not seen within ``cache_s`` are asked for."""
+
+    def __init__(self, url: str, timeout_ms: float, cache_s: float):
         self.url = url.rstrip("/") + "/get-online-features"
         self.timeout_s = timeout_ms / 1000
+        self.cache_s = cache_s
         self.http = requests.Session()
         self.last_error = ""
+        self.cache: dict[str, tuple[bool, float]] = {}  # item -> (available, expires at)
 
     def unavailable(self, item_ids: list[str]) -> set[str] | None:
         """The items the catalogue marks unavailable; None when the features cannot be had."""
+        now = time.monotonic()
+        missing = [i for i in item_ids if self.cache.get(i, (True, 0.0))[1] <= now]
+        if missing:
+            fetched = self._fetch(missing)
+            if fetched is None:
+                return None
+            for item, available in fetched.items():
+                self.cache[item] = (available, now + self.cache_s)
+        return {i for i in item_ids if not self.cache[i][0]}
+
+    def _fetch(self, item_ids: list[str]) -> dict[str, bool] | None:
         try:
             response = self.http.post(
                 self.url, json={"features": [AVAILABILITY], "entities": {"item_id": item_ids}}, timeout=self.timeout_s
@@ -40,4 +58,5 @@ class OnlineFeatures:
             self.last_error = str(exc)
             return None
         self.last_error = ""
-        return {item for item, available in zip(item_ids, values) if available is False}
+        # Unknown to the online store (NOT_FOUND, null): no reason to hide the item.
+        return {item: available is not False for item, available in zip(item_ids, values)}

@@ -53,7 +53,9 @@ class SeldonRecommender:
         self.served: Served | None = None
         self.last_error = ""
         self.predictions: PredictionLog | None = None
-        self.features = OnlineFeatures(self.settings.feature_server_url, self.settings.feature_timeout_ms)
+        self.features = OnlineFeatures(
+            self.settings.feature_server_url, self.settings.feature_timeout_ms, self.settings.feature_cache_s
+        )
 
     def load(self) -> None:
         """Called by seldon-core once per worker process: first load, then keep watching."""

@@ -1,0 +1,63 @@
+"""The model server's online-feature client: caching, timeouts, fallback (unit test with a fake server)."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from kaizen.serving.online_features import OnlineFeatures
+
+
+class FakeFeatureServer(BaseHTTPRequestHandler):
+    """Answers like feast serve's /get-online-features: item "b" is unavailable."""
+
+    calls: list[list[str]] = []
+    delay_s = 0.0
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        items = body["entities"]["item_id"]
+        FakeFeatureServer.calls.append(items)
+        time.sleep(FakeFeatureServer.delay_s)
+        answer = {
+            "metadata": {"feature_names": ["item_id", "available"]},
+            "results": [{"values": items}, {"values": [None if i == "new" else i != "b" for i in items]}],
+        }
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = HTTPServer(("127.0.0.1", 0), FakeFeatureServer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    FakeFeatureServer.calls, FakeFeatureServer.delay_s = [], 0.0
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+def test_unavailable_items_and_unknown_ones_kept(server):
+    features = OnlineFeatures(server, timeout_ms=500, cache_s=60)
+    assert features.unavailable(["a", "b", "new"]) == {"b"}
+
+
+def test_cached_items_are_not_asked_again(server):
+    features = OnlineFeatures(server, timeout_ms=500, cache_s=60)
+    features.unavailable(["a", "b"])
+    assert features.unavailable(["a", "b", "c"]) == {"b"}
+    assert FakeFeatureServer.calls == [["a", "b"], ["c"]]
+
+
+def test_slow_or_absent_server_means_fallback(server):
+    FakeFeatureServer.delay_s = 0.2
+    assert OnlineFeatures(server, timeout_ms=20, cache_s=60).unavailable(["a"]) is None
+    assert OnlineFeatures("http://127.0.0.1:9", timeout_ms=20, cache_s=60).unavailable(["a"]) is None
