@@ -24,15 +24,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from kaizen.config import PROJECT_DIR
 from kaizen.models import CHAMPION, MODELS, Sessions
 from kaizen.shop.generator import ShopSpec, generate
 from kaizen.shop.loaders import read_retailrocket
+from kaizen.stack.demo import DEMO_DATA
 from kaizen.training.dataset import sessions_of, time_split
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
 
-RETAILROCKET = PROJECT_DIR / "data" / "retailrocket-week" / "events.tsv"
 
 
 def generated_views(n_events: int, seed: int = 7) -> pd.DataFrame:
@@ -57,7 +56,7 @@ def _fit_seconds(kind: str, sessions: Sessions, repeats: int = 3) -> tuple[float
 
 
 def retailrocket() -> dict[str, float]:
-    split = session_rec_split(read_retailrocket(RETAILROCKET))
+    split = session_rec_split(read_retailrocket(DEMO_DATA))
     results: dict[str, float] = {"rr_predictions": float(n_predictions(split))}
     for kind in sorted(MODELS):
         fit_s, model = _fit_seconds(kind, split.train)

@@ -27,11 +27,11 @@ from kaizen.models import CHAMPION, MODELS
 from kaizen.registry.champion import register, set_champion
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.shop.loaders import read_retailrocket
+from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.postgres import free_port
 from kaizen.stack.services import serving_venv
 from kaizen.training.protocol import session_rec_split
 
-RETAILROCKET = Path(__file__).parents[1] / "data" / "retailrocket-week" / "events.tsv"
 CONCURRENCY = (1, 8, 32)
 DURATION_S = 10
 SESSION = ["257040", "461686", "355908"]
@@ -116,7 +116,7 @@ def run() -> dict:
         try:
             _wait(f"{tracking}/health", work / "mlflow.log")
             mlflow.set_tracking_uri(tracking)
-            model = MODELS[CHAMPION]().fit(session_rec_split(read_retailrocket(RETAILROCKET)).train)
+            model = MODELS[CHAMPION]().fit(session_rec_split(read_retailrocket(DEMO_DATA)).train)
             with mlflow.start_run():
                 uri = log_recommender(model)
             version = register(tracking, uri, "bench-recommender")

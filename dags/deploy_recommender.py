@@ -39,7 +39,7 @@ from kaizen.serving.manifests import STRATEGIES
 def deploy_recommender():
     @task
     def render_manifest() -> dict:
-        from kaizen.serving.deploy import render_and_store
+        from kaizen.serving.manifest_store import render_and_store
 
         params = get_current_context()["params"]
         return render_and_store(Settings.from_env(), params["version"] or None, params["strategy"], params["canary_percent"])

@@ -20,6 +20,7 @@ import pytest
 from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
+from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.postgres import free_port, with_database
 
 ADMIN_URL = os.environ.get("KAIZEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -105,5 +106,5 @@ def run_kaizen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 DATA = PROJECT_DIR / "data"
-RETAILROCKET = DATA / "retailrocket-week" / "events.tsv"
+RETAILROCKET = DEMO_DATA
 OTTO = DATA / "otto-sample" / "sessions.jsonl"

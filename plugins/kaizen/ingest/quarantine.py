@@ -31,14 +31,3 @@ def replace(shop_db_url: str, days: list[date], rows: pd.DataFrame, run_id: str)
     finally:
         conn.close()
 
-
-def counts(shop_db_url: str, days: list[date]) -> dict[str, int]:
-    conn = psycopg2.connect(shop_db_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT rule, count(*) FROM ingest_quarantine WHERE partition_date = ANY(%s) GROUP BY rule", (days,)
-            )
-            return dict(cur.fetchall())
-    finally:
-        conn.close()

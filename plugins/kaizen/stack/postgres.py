@@ -201,20 +201,6 @@ def component_url(admin_url: str, name: str, password: str) -> str:
     return urlunsplit((parts.scheme, netloc, f"/{name}", parts.query, ""))
 
 
-def drop(admin_url: str, prefix: str) -> None:
-    """Drop the component databases and roles (tests that share a server clean up with it)."""
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            for component in COMPONENTS:
-                name = f"{prefix}{component}"
-                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-                cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
 def redact(url: str) -> str:
     """A URL safe to print: the password replaced by ``***``."""
     parts = urlsplit(url)

@@ -103,15 +103,16 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
             "end": str(events["occurred_at"].max()), "train_sessions": split.train.n_sessions,
             "items": split.train.n_items, "test_predictions": int(metrics["predictions"]), "digest": split.digest,
         }
+        code = code_version()
         mlflow.set_tags({f"kaizen.window.{k}": str(v) for k, v in window_info.items()}
-                        | {"kaizen.feature_service": FEATURE_SERVICE, "kaizen.code_version": code_version()})
+                        | {"kaizen.feature_service": FEATURE_SERVICE, "kaizen.code_version": code})
         version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
 
         decision, ranks = _gate(settings, options, split, model, metrics)
         gate.apply(settings.mlflow_tracking_uri, settings.model_name, version, decision)
         mlflow.set_tags({"kaizen.gate.decision": "promoted" if decision.promote else "refused",
                          "kaizen.model_version": version})
-        _log_report(settings, options, model, version, window_info, metrics, decision, ranks)
+        _log_report(settings, options, model, version, window_info, metrics, decision, ranks, code)
     return {"run_id": run.info.run_id, "version": version, "promoted": decision.promote,
             "reason": decision.reason, "metrics": metrics}
 
@@ -134,7 +135,7 @@ def _gate(settings: Settings, options: TrainOptions, split: Split, model: Recomm
     return decision, ranks
 
 
-def _log_report(settings, options, model, version, window_info, metrics, decision, ranks) -> None:
+def _log_report(settings, options, model, version, window_info, metrics, decision, ranks, code) -> None:
     compared = {"challenger": decision.challenger}
     if decision.champion is not None:
         compared[f"champion v{decision.champion_version}"] = decision.champion
@@ -143,7 +144,7 @@ def _log_report(settings, options, model, version, window_info, metrics, decisio
         report.close(figure)
     card = report.model_card(
         name=settings.model_name, version=version, model=options.model, params=model.params, window=window_info,
-        metrics=metrics, decision=decision.as_dict(), feature_service=FEATURE_SERVICE, code_version=code_version(),
+        metrics=metrics, decision=decision.as_dict(), feature_service=FEATURE_SERVICE, code_version=code,
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model_card.md"
