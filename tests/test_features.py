@@ -7,6 +7,7 @@ import math
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 import psycopg2
 import pyarrow as pa
@@ -18,6 +19,7 @@ from kaizen.features import engineering
 from kaizen.features import store as fstore
 from kaizen.ingest import lake
 from kaizen.ingest.source import SOURCE_SCHEMA
+from kaizen.training.item_features import item_features, recent_popularity
 
 UTC = timezone.utc
 D0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -385,3 +387,18 @@ def test_refresh_of_an_empty_lake_registers_and_materialises_nothing(fresh_db, t
     result = fstore.refresh(settings, project=f"t{uuid.uuid4().hex[:10]}", online_store="postgres")
     assert result["rows"] == 0 and result["materialized"] == {}
     assert "recommender_v1" in result["applied"]
+
+
+def test_training_popularity_is_the_7_day_views_in_force_at_the_split(feast_env):
+    settings, _ = feast_env
+    items = np.array(["a", "b", "c", "never-seen"])
+    with pytest.raises(RuntimeError, match="materialize_features"):
+        item_features(settings, items, pd.Timestamp(day(2, 12)))
+    fstore.refresh(settings)
+    features = item_features(settings, items, pd.Timestamp(day(2, 12)))
+    assert len(features) == 4
+    popularity = recent_popularity(features, items, counts=np.array([5.0, 1.0, 2.0, 0.0]))
+    # a: the 2 views of day 0 (day 3's view comes after the split); b: 1; c and the unknown
+    # item: none, ordered by the training window's counts (always below one view).
+    assert popularity.astype(int).tolist() == [2, 1, 0, 0]
+    assert popularity[0] > popularity[1] > popularity[2] > popularity[3] == 0.0

@@ -9,6 +9,8 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import RETAILROCKET
+from kaizen.features import engineering
+from kaizen.features import store as fstore
 from kaizen.ingest import lake, source
 from kaizen.registry.gate import GatePolicy, decide, force
 from kaizen.shop.loaders import read_retailrocket
@@ -24,6 +26,14 @@ def write_lake(lake_dir, events) -> None:
     lake.replace_days(table, lake_dir, days, pc.cast(pc.cast(table["occurred_at"], pa.date32()), pa.string()))
 
 
+def with_features(settings, lake_dir, feast_db, home):
+    """Settings for a lake whose features are computed and registered in a Feast of its own."""
+    settings = dataclasses.replace(settings, lake_dir=lake_dir, feast_db_url=feast_db, home=home)
+    engineering.build(lake_dir)
+    fstore.apply(fstore.feature_store(settings), lake_dir)
+    return settings
+
+
 @pytest.fixture(scope="module")
 def rr_events():
     return read_retailrocket(RETAILROCKET)
@@ -37,27 +47,32 @@ def sabotaged(events):
     return events.assign(item_id=items)
 
 
-def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, tmp_path):
-    clean, bad = tmp_path / "clean", tmp_path / "bad"
-    write_lake(clean, rr_events)
-    write_lake(bad, sabotaged(rr_events))
+def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, fresh_db, tmp_path):
+    write_lake(tmp_path / "clean", rr_events)
+    write_lake(tmp_path / "bad", sabotaged(rr_events))
     base = dataclasses.replace(stack, model_name="gate-test", experiment="gate-test")
+    clean = with_features(base, tmp_path / "clean", fresh_db, tmp_path / "home")
     client = MlflowClient(stack.mlflow_tracking_uri)
 
-    first = train_recommender(dataclasses.replace(base, lake_dir=clean), TrainOptions(model="popularity"))
+    first = train_recommender(clean, TrainOptions(model="popularity"))
     assert first["promoted"] and first["reason"] == "no champion yet"
+    assert client.get_model_version("gate-test", first["version"]).tags["kaizen.feature_service"] == "recommender_v1"
+    inputs = client.get_run(first["run_id"]).inputs.dataset_inputs
+    assert [d.dataset.name for d in inputs] == ["recommender_v1"]
 
-    better = train_recommender(dataclasses.replace(base, lake_dir=clean), TrainOptions(model="sr"))
+    better = train_recommender(clean, TrainOptions(model="sr"))
     assert better["promoted"], better["reason"]
     assert client.get_model_version_by_alias("gate-test", "champion").version == better["version"]
 
-    worse = train_recommender(dataclasses.replace(base, lake_dir=bad), TrainOptions(model="sr"))
+    bad = with_features(base, tmp_path / "bad", fresh_db, tmp_path / "home")
+    worse = train_recommender(bad, TrainOptions(model="sr"))
     assert not worse["promoted"]
     assert client.get_model_version_by_alias("gate-test", "champion").version == better["version"]
     assert client.get_model_version_by_alias("gate-test", "challenger").version == worse["version"]
     assert "does not beat" in client.get_model_version("gate-test", worse["version"]).tags["kaizen.gate.reason"]
 
-    again = train_recommender(dataclasses.replace(base, lake_dir=clean), TrainOptions(model="sr"))
+    clean = with_features(base, tmp_path / "clean", fresh_db, tmp_path / "home")
+    again = train_recommender(clean, TrainOptions(model="sr"))
     assert again["metrics"] == better["metrics"], "same data, params and seed give the same metrics"
     assert not again["promoted"], "a tie does not replace the champion"
 
@@ -67,9 +82,10 @@ def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, 
     assert {"model_card.md", "plots/hit_rate_at_k.png", "plots/coverage_and_popularity.png"} <= artifacts
 
 
-def test_force_promote_needs_a_reason_and_records_it(stack, rr_events, tmp_path):
-    write_lake(tmp_path, rr_events)
-    settings = dataclasses.replace(stack, model_name="force-test", experiment="force-test", lake_dir=tmp_path)
+def test_force_promote_needs_a_reason_and_records_it(stack, rr_events, fresh_db, tmp_path):
+    write_lake(tmp_path / "lake", rr_events)
+    base = dataclasses.replace(stack, model_name="force-test", experiment="force-test")
+    settings = with_features(base, tmp_path / "lake", fresh_db, tmp_path / "home")
     train_recommender(settings, TrainOptions(model="sr"))
     with pytest.raises(ValueError, match="force_reason"):
         train_recommender(settings, TrainOptions(model="popularity", force_promote=True))

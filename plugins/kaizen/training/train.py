@@ -3,6 +3,8 @@
 The registered model is exactly the one evaluated (fitted on the training window), so its
 metrics are honest and the gate compares like with like: the champion's registered model
 is scored on the same test window. Freshness cost: the last ``test_days`` are not trained on.
+Item popularity comes from the Feast feature service, point-in-time at the split
+(``item_features``); the service's name is recorded on the run and on the model version.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow import MlflowClient
 
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.models import CHAMPION, MODELS, Recommender, load_model
@@ -24,13 +27,12 @@ from kaizen.registry.champion import champion_version, register
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.serving.registry_client import MODEL_ARTIFACT, RegistryClient
 from kaizen.training import report
+from kaizen.training.item_features import FEATURE_SERVICE, item_features, recent_popularity
 from kaizen.training.dataset import Split, common_test, read_events, time_split
 from kaizen.training.evaluation import evaluate, target_ranks
 from kaizen.training.tuning import tune
 
 log = logging.getLogger(__name__)
-
-FEATURE_SERVICE = "recommender_v1"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
         started = time.perf_counter()
         model = MODELS[options.model](**params).fit(split.train)
         fit_s = time.perf_counter() - started
+        features = item_features(settings, model.vocabulary, split.test_start)
+        model.popularity = recent_popularity(features, model.vocabulary, model.popularity)
+        mlflow.log_input(mlflow.data.from_pandas(features, name=FEATURE_SERVICE), context="training")
         metrics = evaluate(model, split.test)
 
         mlflow.log_params({"model": options.model, "train_days": options.train_days, "test_days": options.test_days,
@@ -107,6 +112,9 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
         mlflow.set_tags({f"kaizen.window.{k}": str(v) for k, v in window_info.items()}
                         | {"kaizen.feature_service": FEATURE_SERVICE, "kaizen.code_version": code})
         version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
+        MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
+            settings.model_name, version, "kaizen.feature_service", FEATURE_SERVICE
+        )
 
         decision, ranks = _gate(settings, options, split, model, metrics)
         gate.apply(settings.mlflow_tracking_uri, settings.model_name, version, decision)
