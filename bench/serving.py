@@ -2,8 +2,10 @@
 
 Both serve the same registered VSTAN model (trained on the RetailRocket week) from a
 private MLflow server; closed-loop load from ``wrk`` (C, so the load generator takes
-little of the two cores) at concurrency 1, 8 and 32, the same session prefixes for both.
-Figures: rps, p50 and p99 latency, errors (non-2xx and socket errors), server RSS.
+little of the two cores) at concurrency 1, 8 and 32, the same session prefixes for both,
+after a warm-up, in three rounds that alternate the two servers. Figures: rps, p50 and p99
+latency (medians of the rounds); errors (non-2xx and socket errors) and requests (totals);
+server RSS.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +36,9 @@ from kaizen.stack.services import serving_venv
 from kaizen.training.protocol import session_rec_split
 
 CONCURRENCY = (1, 8, 32)
-DURATION_S = 10
+DURATION_S = 8
+REPEATS = 3  # rounds alternate the two servers, so machine noise hits both; figures are medians
+WARMUP_S = 2
 SESSION = ["257040", "461686", "355908"]
 
 
@@ -66,14 +71,14 @@ def _rss_mb(process: subprocess.Popen) -> float:
     return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
 
 
-def _wrk(url: str, body: dict, concurrency: int, workdir: Path) -> dict[str, float]:
+def _wrk(url: str, body: dict, concurrency: int, workdir: Path, duration_s: int = DURATION_S) -> dict[str, float]:
     script = workdir / "post.lua"
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = {json.dumps(json.dumps(body))}\n"
     )
     out = subprocess.run(
-        ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{DURATION_S}s", "--latency",
+        ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{duration_s}s", "--latency",
          "--timeout", "5s", "-s", str(script), url],
         capture_output=True, text=True, check=True,
     ).stdout
@@ -142,12 +147,20 @@ def run() -> dict:
                 "mlflow_serve_": (pyfunc, f"http://127.0.0.1:{pyfunc_port}/invocations",
                                   {"dataframe_records": [{"items": SESSION, "k": 20}]}),
             }
-            for prefix, (process, url, body) in targets.items():
-                for c in CONCURRENCY:
-                    result = _wrk(url, body, c, work)
-                    for key, value in result.items():
-                        figures[f"{prefix}{key}_c{c}"] = round(value, 3)
-                    print(f"  {prefix or 'seldon_'}c{c}: {result}", flush=True)
+            for _, url, body in targets.values():
+                _wrk(url, body, 8, work, WARMUP_S)
+            rounds: dict[str, list[float]] = {}
+            for round_ in range(REPEATS):
+                for prefix, (_, url, body) in targets.items():
+                    for c in CONCURRENCY:
+                        result = _wrk(url, body, c, work)
+                        for key, value in result.items():
+                            rounds.setdefault(f"{prefix}{key}_c{c}", []).append(value)
+                        print(f"  round {round_ + 1}/{REPEATS} {prefix or 'seldon_'}c{c}: {result}", flush=True)
+            for key, values in rounds.items():
+                total = key.startswith(("errors", "requests")) or "_errors_" in key or "_requests_" in key
+                figures[key] = round(sum(values) if total else statistics.median(values), 3)
+            for prefix, (process, _, _) in targets.items():
                 figures[f"{prefix}rss_mb"] = round(_rss_mb(process), 1)
         finally:
             for process in reversed(processes):

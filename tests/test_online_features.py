@@ -61,3 +61,14 @@ def test_slow_or_absent_server_means_fallback(server):
     FakeFeatureServer.delay_s = 0.2
     assert OnlineFeatures(server, timeout_ms=20, cache_s=60).unavailable(["a"]) is None
     assert OnlineFeatures("http://127.0.0.1:9", timeout_ms=20, cache_s=60).unavailable(["a"]) is None
+
+
+def test_after_a_failure_requests_skip_the_server_for_a_while(server, monkeypatch):
+    FakeFeatureServer.delay_s = 0.2
+    features = OnlineFeatures(server, timeout_ms=20, cache_s=60)
+    assert features.unavailable(["a"]) is None
+    FakeFeatureServer.delay_s = 0.0
+    assert features.unavailable(["a"]) is None and len(FakeFeatureServer.calls) == 1  # not asked again yet
+    time.sleep(0.3)  # the fake server answers one request at a time: let it finish the slow one
+    monkeypatch.setattr(time, "monotonic", lambda: features.retry_at + 0.1)
+    assert features.unavailable(["a", "b"]) == {"b"}  # asked again once the pause is over

@@ -143,3 +143,21 @@ def test_recommendations_use_online_features_and_survive_their_outage(stack, e2e
         assert client.recommend(session, k=10).items == answer.json()["jsonData"]["items"]
     finally:
         supervisor.start("feature-server")
+
+
+def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):
+    import time
+
+    champion = champion_version(stack.mlflow_tracking_uri, stack.model_name)
+    client = ModelServerClient(stack.model_server_url)
+    for _ in range(4):
+        client.recommend(["461686", "257040"], k=5)
+    metrics_url = f"http://{stack.host}:{stack.serving_metrics_port}/metrics"
+    deadline, text = time.monotonic() + 15, ""
+    while time.monotonic() < deadline and "kaizen_predict_seconds_count" not in text:
+        time.sleep(0.5)  # workers publish once a second (kaizen.serving.seldon_metrics)
+        text = requests.get(metrics_url, timeout=5).text
+    counts = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_predict_seconds_count")]
+    assert sum(counts) >= 4, text[-2000:]
+    versions = {float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_served_model_version")}
+    assert float(champion) in versions  # per worker: one that took none of these requests may lag

@@ -16,6 +16,9 @@ import requests
 log = logging.getLogger(__name__)
 
 AVAILABILITY = "item_catalog:available"
+# How long requests are served without the feature server after it failed: a refused
+# connection or a timeout per request would cost more than the whole prediction.
+RETRY_AFTER_S = 1.0
 
 
 class OnlineFeatures:
@@ -29,6 +32,7 @@ class OnlineFeatures:
         self.cache_s = cache_s
         self.http = requests.Session()
         self.last_error = ""
+        self.retry_at = 0.0  # after a failure, requests skip the feature server until then
         self.cache: dict[str, tuple[bool, float]] = {}  # item -> (available, expires at)
 
     def unavailable(self, item_ids: list[str]) -> set[str] | None:
@@ -36,8 +40,11 @@ class OnlineFeatures:
         now = time.monotonic()
         missing = [i for i in item_ids if self.cache.get(i, (True, 0.0))[1] <= now]
         if missing:
+            if now < self.retry_at:
+                return None
             fetched = self._fetch(missing)
             if fetched is None:
+                self.retry_at = now + RETRY_AFTER_S
                 return None
             for item, available in fetched.items():
                 self.cache[item] = (available, now + self.cache_s)

@@ -33,11 +33,13 @@ from kaizen.serving.online_features import OnlineFeatures
 from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.registry_client import MODEL_ARTIFACT, ModelVersion, RegistryClient
 from kaizen.serving.requests_schema import BadRequest, parse_request
+from kaizen.serving.seldon_metrics import install as install_queued_metrics
 
 log = logging.getLogger(__name__)
 
 SPARE_CANDIDATES = 20  # ranked beyond k, to fill in for items filtered out as unavailable
 
+install_queued_metrics()
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class SeldonRecommender:
                 return
             path = self.registry.download(target.name, target.version, MODEL_ARTIFACT)
             model = load_model(path)
+            # One prediction before taking traffic builds the model's item index, so the first
+            # requests after a swap are not the slow ones.
+            model.recommend(model.vocabulary[:1].tolist(), 1)
             self.served = Served(target.version, model)  # one reference swap: atomic for readers
             self.last_error = ""
             log.info("now serving %s version %s", target.name, target.version)
@@ -100,14 +105,15 @@ class SeldonRecommender:
         gRPC included, takes the standard path through ``predict``."""
         if not isinstance(request, dict) or "jsonData" not in request:
             raise SeldonNotImplementedError("not a REST jsonData request")
-        served, data = self._recommend(request["jsonData"])
-        return {"jsonData": data, "meta": {"tags": self._tags(served)}}
+        served, data, metrics = self._recommend(request["jsonData"])
+        return {"jsonData": data, "meta": {"tags": self._tags(served), "metrics": metrics}}
 
     def predict(self, X, features_names=None, meta=None) -> SeldonResponse:
-        served, data = self._recommend(X)
-        return SeldonResponse(data, tags=self._tags(served))
+        served, data, metrics = self._recommend(X)
+        return SeldonResponse(data, tags=self._tags(served), metrics=metrics)
 
-    def _recommend(self, payload) -> tuple[Served, dict]:
+    def _recommend(self, payload) -> tuple[Served, dict, list[dict]]:
+        """(the version that answered, the answer, Seldon custom metrics for the metrics port)."""
         served = self.served
         if served is None:
             raise SeldonMicroserviceException(
@@ -129,10 +135,17 @@ class SeldonRecommender:
             "scores": [round(score, 6) for _, score in ranked],
             "features": "online" if unavailable is not None else "fallback",
         }
+        latency_ms = (time.perf_counter() - started) * 1000
         if self.predictions:
             self.predictions.record(request.session_id, request.items, data["items"], self.settings.model_name,
-                                    served.version, (time.perf_counter() - started) * 1000)
-        return served, data
+                                    served.version, latency_ms)
+        metrics = [
+            {"type": "TIMER", "key": "kaizen_predict_seconds", "value": latency_ms},  # milliseconds, exposed in s
+            {"type": "GAUGE", "key": "kaizen_served_model_version", "value": float(served.version)},
+        ]
+        if unavailable is None:
+            metrics.append({"type": "COUNTER", "key": "kaizen_feature_fallbacks_total", "value": 1})
+        return served, data, metrics
 
     def health_status(self) -> dict:
         served = self.served

@@ -1,0 +1,99 @@
+"""seldon-core's custom metrics, handed over once a second instead of once per request.
+
+seldon-core keeps custom metrics in a ``multiprocessing.Manager`` shared by the gunicorn
+workers, and ``SeldonMetrics.update`` runs after every prediction: about six round trips
+to the manager process, even for a request that reports no metric. On two cores that was
+a quarter of the model server's throughput (bench/serving.py). ``install`` makes each
+worker queue its metrics and a thread publish them, in seldon-core's format, with one read
+and one write per second; the metrics port's ``/metrics`` lags by at most that second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+from seldon_core.metrics import BINS, COUNTER, GAUGE, TIMER, SeldonMetrics
+
+log = logging.getLogger(__name__)
+
+FLUSH_S = 1.0
+
+_lock = threading.Lock()
+_pending: list[tuple[SeldonMetrics, list[dict], str]] = []
+_flusher_pid: int | None = None
+
+
+def install() -> None:
+    """Route ``SeldonMetrics.update`` through the per-worker queue (idempotent)."""
+    SeldonMetrics.update = _queued_update
+
+
+def _queued_update(self: SeldonMetrics, custom_metrics: list[dict], method: str) -> None:
+    global _flusher_pid
+    if not custom_metrics:
+        return
+    with _lock:
+        _pending.append((self, custom_metrics, method))
+        if _flusher_pid != os.getpid():  # threads do not survive gunicorn's fork: one per worker
+            _flusher_pid = os.getpid()
+            threading.Thread(target=_flush_forever, name="seldon-metrics", daemon=True).start()
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(FLUSH_S)
+        flush()
+
+
+def flush() -> None:
+    """Publish everything queued: one read and one write of the manager per metrics store."""
+    with _lock:
+        batch = _pending[:]
+        _pending.clear()
+    grouped: dict[int, tuple[SeldonMetrics, list[tuple[dict, str]]]] = {}
+    for store, metrics, method in batch:
+        grouped.setdefault(id(store), (store, []))[1].extend((m, method) for m in metrics)
+    for store, metrics in grouped.values():
+        try:
+            _publish(store, metrics)
+        except Exception:  # the manager gone (worker exit): metrics are best effort
+            log.exception("could not publish %d custom metrics", len(metrics))
+
+
+def _publish(store: SeldonMetrics, metrics: list[tuple[dict, str]]) -> None:
+    """What ``SeldonMetrics.update`` does for one metric, for a batch: counters add up,
+    gauges keep the last value, timers (milliseconds) fill seldon-core's histogram."""
+    worker = store.worker_id_func()
+    with store._lock:
+        data = store.data.get(worker, {})
+    timers: dict[tuple, tuple[dict, list[float]]] = {}
+    for metric, method in metrics:
+        kind, tags = metric.get("type", COUNTER), {**metric.get("tags", {}), "method": method}
+        key = (kind, metric["key"], SeldonMetrics._generate_tags_key(tags))
+        if kind == COUNTER:
+            data[key] = {"value": data.get(key, {}).get("value", 0) + metric["value"], "tags": tags}
+        elif kind == GAUGE:
+            data[key] = {"value": metric["value"], "tags": tags}
+        elif kind == TIMER:
+            timers.setdefault(key, (tags, []))[1].append(metric["value"] / 1000)
+        else:
+            log.error("unknown Seldon metric type %r", kind)
+    for key, (tags, seconds) in timers.items():
+        counts, total = data.get(key, {}).get("value", (np.zeros(len(BINS) - 1), 0.0))
+        data[key] = {"value": (list(np.asarray(counts) + np.histogram(seconds, BINS)[0]), total + sum(seconds)),
+                     "tags": tags}
+    with store._lock:
+        store.data[worker] = data
+
+
+def _reset_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # a copy of a lock held at fork time would never be released
+    _pending.clear()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
