@@ -7,23 +7,29 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from kaizen.serving.online_features import OnlineFeatures
+from kaizen.serving.online_features import Item, OnlineFeatures
 
 
 class FakeFeatureServer(BaseHTTPRequestHandler):
-    """Answers like feast serve's /get-online-features: item "b" is unavailable."""
+    """Answers like feast serve's /get-online-features for serving_v1: item "b" is unavailable,
+    "new" unknown, every other item in category "c-" + its id."""
 
     calls: list[list[str]] = []
     delay_s = 0.0
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert body["feature_service"] == "serving_v1"
         items = body["entities"]["item_id"]
         FakeFeatureServer.calls.append(items)
         time.sleep(FakeFeatureServer.delay_s)
         answer = {
-            "metadata": {"feature_names": ["item_id", "available"]},
-            "results": [{"values": items}, {"values": [None if i == "new" else i != "b" for i in items]}],
+            "metadata": {"feature_names": ["item_id", "category_id", "available"]},
+            "results": [
+                {"values": items},
+                {"values": [None if i == "new" else f"c-{i}" for i in items]},
+                {"values": [None if i == "new" else i != "b" for i in items]},
+            ],
         }
         data = json.dumps(answer).encode()
         self.send_response(200)
@@ -45,30 +51,32 @@ def server():
     httpd.shutdown()
 
 
-def test_unavailable_items_and_unknown_ones_kept(server):
+def test_availability_and_category_per_item_unknown_items_kept(server):
     features = OnlineFeatures(server, timeout_ms=500, cache_s=60)
-    assert features.unavailable(["a", "b", "new"]) == {"b"}
+    assert features.items(["a", "b", "new"]) == {
+        "a": Item(True, "c-a"), "b": Item(False, "c-b"), "new": Item(True, None)
+    }
 
 
 def test_cached_items_are_not_asked_again(server):
     features = OnlineFeatures(server, timeout_ms=500, cache_s=60)
-    features.unavailable(["a", "b"])
-    assert features.unavailable(["a", "b", "c"]) == {"b"}
+    features.items(["a", "b"])
+    assert features.items(["a", "b", "c"])["c"] == Item(True, "c-c")
     assert FakeFeatureServer.calls == [["a", "b"], ["c"]]
 
 
 def test_slow_or_absent_server_means_fallback(server):
     FakeFeatureServer.delay_s = 0.2
-    assert OnlineFeatures(server, timeout_ms=20, cache_s=60).unavailable(["a"]) is None
-    assert OnlineFeatures("http://127.0.0.1:9", timeout_ms=20, cache_s=60).unavailable(["a"]) is None
+    assert OnlineFeatures(server, timeout_ms=20, cache_s=60).items(["a"]) is None
+    assert OnlineFeatures("http://127.0.0.1:9", timeout_ms=20, cache_s=60).items(["a"]) is None
 
 
 def test_after_a_failure_requests_skip_the_server_for_a_while(server, monkeypatch):
     FakeFeatureServer.delay_s = 0.2
     features = OnlineFeatures(server, timeout_ms=20, cache_s=60)
-    assert features.unavailable(["a"]) is None
+    assert features.items(["a"]) is None
     FakeFeatureServer.delay_s = 0.0
-    assert features.unavailable(["a"]) is None and len(FakeFeatureServer.calls) == 1  # not asked again yet
+    assert features.items(["a"]) is None and len(FakeFeatureServer.calls) == 1  # not asked again yet
     time.sleep(0.3)  # the fake server answers one request at a time: let it finish the slow one
     monkeypatch.setattr(time, "monotonic", lambda: features.retry_at + 0.1)
-    assert features.unavailable(["a", "b"]) == {"b"}  # asked again once the pause is over
+    assert features.items(["a", "b"])["b"] == Item(False, "c-b")  # asked again once the pause is over

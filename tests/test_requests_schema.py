@@ -7,10 +7,12 @@ from kaizen.serving.requests_schema import MAX_ITEMS, BadRequest, parse_request
 
 
 def test_json_data_request():
-    request = parse_request({"items": ["1", 2, 3.0], "k": 5.0, "exclude_seen": True})
+    request = parse_request({"items": ["1", 2, 3.0], "k": 5.0, "exclude_seen": True, "category": 1277.0})
     assert request.items == ("1", "2", "3")
     assert request.k == 5
     assert request.exclude_seen is True
+    assert request.category == "1277"
+    assert parse_request({"items": ["1"]}).category is None
 
 
 def test_ndarray_row_request():
@@ -32,6 +34,8 @@ def test_ndarray_row_request():
         ({"items": ["1"], "k": "20"}, "k must be an integer"),
         ({"items": ["1"], "exclude_seen": "yes"}, "exclude_seen must be true or false"),
         ({"items": ["1"], "user": 7}, "unknown fields"),
+        ({"items": ["1"], "category": ""}, "category must be"),
+        ({"items": ["1"], "category": ["a"]}, "category must be"),
         (np.array([["1"], ["2"]]), "one ndarray row"),
     ],
 )

@@ -125,13 +125,26 @@ def test_every_prediction_is_logged_for_monitoring(stack, e2e_run):
 
 
 def test_recommendations_use_online_features_and_survive_their_outage(stack, e2e_run):
+    import psycopg2
+
     from kaizen.stack.supervisor import Supervisor
 
     client = ModelServerClient(stack.model_server_url)
     session = ["461686", "257040"]
     url = f"{stack.model_server_url}/api/v1.0/predictions"
     body = {"jsonData": {"items": session, "k": 10}}
-    assert requests.post(url, json=body, timeout=5).json()["jsonData"]["features"] == "online"
+    answer = requests.post(url, json=body, timeout=5).json()["jsonData"]
+    assert answer["features"] == "online"
+
+    # A category placement: only items of that category (Feast's item_catalog:category_id).
+    with psycopg2.connect(stack.shop_db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT item_id, category_id FROM products")
+        category_of = dict(cur.fetchall())
+    conn.close()
+    category = category_of[answer["items"][0]]
+    in_category = requests.post(url, json={"jsonData": {**body["jsonData"], "category": category}}, timeout=5).json()
+    assert in_category["jsonData"]["items"] and in_category["jsonData"]["features"] == "online"
+    assert {category_of[i] for i in in_category["jsonData"]["items"]} == {category}
 
     supervisor = Supervisor(stack.home)
     supervisor.stop("feature-server")

@@ -106,13 +106,14 @@ def demo() -> None:
 @click.option("--items", required=True, help="Comma-separated item ids of the session, oldest first.")
 @click.option("--k", default=20, show_default=True, help="How many items to recommend.")
 @click.option("--exclude-seen", is_flag=True, help="Leave out items already in the session.")
-def recommend(items: str, k: int, exclude_seen: bool) -> None:
+@click.option("--category", default=None, help="Only items of this category (a category page's placement).")
+def recommend(items: str, k: int, exclude_seen: bool, category: str | None) -> None:
     """Ask the served model for recommendations."""
     from kaizen.serving.client import ModelServerClient, ModelServerError
 
     try:
         answer = ModelServerClient(_settings().model_server_url).recommend(
-            [i.strip() for i in items.split(",") if i.strip()], k, exclude_seen
+            [i.strip() for i in items.split(",") if i.strip()], k, exclude_seen, category=category
         )
     except ModelServerError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -116,6 +116,12 @@ def services(fv: dict[str, FeatureView]) -> dict[str, FeatureService]:
             description="recommender_v1 plus the item's category trend and, in training sets, the session's context.",
             tags={"version": "2"},
         ),
+        "serving_v1": FeatureService(
+            name="serving_v1",
+            features=[fv["item_catalog"][["available", "category_id"]]],
+            description="What the model server's business rules read per request: availability and category.",
+            tags={"version": "1"},
+        ),
     }
 
 

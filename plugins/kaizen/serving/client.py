@@ -29,11 +29,13 @@ class ModelServerClient:
         self.http = requests.Session()
 
     def recommend(
-        self, items: list[str], k: int = 20, exclude_seen: bool = False, session_id: str | None = None
+        self, items: list[str], k: int = 20, exclude_seen: bool = False, session_id: str | None = None,
+        category: str | None = None,
     ) -> Recommendation:
         payload = {"jsonData": {"items": list(items), "k": k, "exclude_seen": exclude_seen}}
-        if session_id is not None:
-            payload["jsonData"]["session_id"] = session_id
+        for name, value in (("session_id", session_id), ("category", category)):
+            if value is not None:
+                payload["jsonData"][name] = value
         started = time.perf_counter()
         response = self.http.post(self.base + PREDICTIONS, json=payload, timeout=self.timeout_s)
         latency_ms = (time.perf_counter() - started) * 1000

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 MAX_ITEMS = 200  # a session prefix longer than this is a client bug, not a shopper
 MAX_K = 100
 DEFAULT_K = 20
+FIELDS = ("items", "k", "exclude_seen", "session_id", "category")
 
 
 class BadRequest(ValueError):
@@ -19,23 +20,26 @@ class RecommendRequest:
     k: int = DEFAULT_K
     exclude_seen: bool = False
     session_id: str | None = None  # lets monitoring join the answer with the clicks after it
+    category: str | None = None  # a category page's placement: only items of this category
 
 
 def parse_request(payload, exclude_seen_default: bool = False) -> RecommendRequest:
-    """Accept ``jsonData`` ({"items": [...], "k": .., "exclude_seen": ..}) or one ndarray row of item ids."""
+    """Accept ``jsonData`` ({"items": [...], "k": .., "exclude_seen": .., "session_id": ..,
+    "category": ..}) or one ndarray row of item ids."""
     if isinstance(payload, dict):
-        unknown = set(payload) - {"items", "k", "exclude_seen", "session_id"}
+        unknown = set(payload) - set(FIELDS)
         if unknown:
-            raise BadRequest(f"unknown fields {sorted(unknown)}; expected items, k, exclude_seen, session_id")
+            raise BadRequest(f"unknown fields {sorted(unknown)}; expected {', '.join(FIELDS)}")
         items = payload.get("items")
         k = payload.get("k", DEFAULT_K)
         exclude_seen = payload.get("exclude_seen", exclude_seen_default)
         session_id = payload.get("session_id")
+        category = payload.get("category")
     else:
         rows = payload.tolist() if hasattr(payload, "tolist") else payload
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], list):
             raise BadRequest('expected jsonData {"items": [...]} or one ndarray row of item ids')
-        items, k, exclude_seen, session_id = rows[0], DEFAULT_K, exclude_seen_default, None
+        items, k, exclude_seen, session_id, category = rows[0], DEFAULT_K, exclude_seen_default, None, None
     if not isinstance(items, list) or not items:
         raise BadRequest("items must be a non-empty list of item ids, oldest first")
     if len(items) > MAX_ITEMS:
@@ -51,9 +55,15 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
         raise BadRequest("exclude_seen must be true or false")
     if session_id is not None and not _valid_id(session_id):
         raise BadRequest("session_id must be a non-empty string or an integer")
+    if category is not None and not _valid_id(category):
+        raise BadRequest("category must be a non-empty string or an integer")
     return RecommendRequest(
-        tuple(_item_id(i) for i in items), k, exclude_seen, None if session_id is None else _item_id(session_id)
+        tuple(_item_id(i) for i in items), k, exclude_seen, _optional_id(session_id), _optional_id(category)
     )
+
+
+def _optional_id(value) -> str | None:
+    return None if value is None else _item_id(value)
 
 
 def _valid_id(item) -> bool:

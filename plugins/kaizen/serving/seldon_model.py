@@ -8,13 +8,14 @@ they started with and none is lost. Each response names the version in ``meta.ta
 
 Request (``jsonData``)::
 
-    {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false, "session_id": "s-123"}}
+    {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false, "session_id": "s-123",
+                  "category": "1277"}}
 
-Items the catalogue marks unavailable (Feast online feature ``item_catalog:available``,
-asked with a timeout) are dropped; without online features the answer says
-``"features": "fallback"`` and is served unfiltered. Every answer is logged to the shop
-database's ``prediction_log`` (when KAIZEN_SHOP_DB_URL is set), where monitoring joins it
-with the clicks that follow.
+Items the catalogue marks unavailable, and with ``category`` items of other categories,
+are dropped (Feast's ``serving_v1`` online features, asked with a timeout); without online
+features the answer says ``"features": "fallback"`` and is served unfiltered. Every
+answer is logged to the shop database's ``prediction_log`` (when KAIZEN_SHOP_DB_URL is
+set), where monitoring joins it with the clicks that follow.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.models import Recommender, load_model
-from kaizen.serving.online_features import OnlineFeatures
+from kaizen.serving.online_features import Item, OnlineFeatures
 from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.registry_client import MODEL_ARTIFACT, ModelVersion, RegistryClient
 from kaizen.serving.requests_schema import BadRequest, parse_request
@@ -38,6 +39,7 @@ from kaizen.serving.seldon_metrics import install as install_queued_metrics
 log = logging.getLogger(__name__)
 
 SPARE_CANDIDATES = 20  # ranked beyond k, to fill in for items filtered out as unavailable
+CATEGORY_CANDIDATES = 200  # ranked for a category placement, most of them outside the category
 
 install_queued_metrics()
 
@@ -124,16 +126,17 @@ class SeldonRecommender:
         except BadRequest as exc:
             raise SeldonMicroserviceException(str(exc), status_code=400, reason="BAD_REQUEST") from exc
         started = time.perf_counter()
-        # Rank a few spare candidates, then drop what the catalogue marks unavailable.
-        ranked = served.model.recommend(list(request.items), request.k + SPARE_CANDIDATES, request.exclude_seen)
-        unavailable = self.features.unavailable([item for item, _ in ranked])
-        if unavailable:
-            ranked = [(item, score) for item, score in ranked if item not in unavailable]
+        # Rank spare candidates, then apply the catalogue's rules to them.
+        spare = CATEGORY_CANDIDATES if request.category is not None else request.k + SPARE_CANDIDATES
+        ranked = served.model.recommend(list(request.items), spare, request.exclude_seen)
+        features = self.features.items([item for item, _ in ranked])
+        if features is not None:
+            ranked = [(item, score) for item, score in ranked if _allowed(features[item], request.category)]
         ranked = ranked[: request.k]
         data = {
             "items": [item for item, _ in ranked],
             "scores": [round(score, 6) for _, score in ranked],
-            "features": "online" if unavailable is not None else "fallback",
+            "features": "online" if features is not None else "fallback",
         }
         latency_ms = (time.perf_counter() - started) * 1000
         if self.predictions:
@@ -143,7 +146,7 @@ class SeldonRecommender:
             {"type": "TIMER", "key": "kaizen_predict_seconds", "value": latency_ms},  # milliseconds, exposed in s
             {"type": "GAUGE", "key": "kaizen_served_model_version", "value": float(served.version)},
         ]
-        if unavailable is None:
+        if features is None:
             metrics.append({"type": "COUNTER", "key": "kaizen_feature_fallbacks_total", "value": 1})
         return served, data, metrics
 
@@ -158,3 +161,8 @@ class SeldonRecommender:
 
     def _tags(self, served: Served | None) -> dict:
         return {"model_name": self.settings.model_name, "model_version": served.version if served else ""}
+
+
+def _allowed(item: Item, category: str | None) -> bool:
+    """The catalogue's rules: available, and in the requested category if there is one."""
+    return item.available and (category is None or item.category == category)
