@@ -294,6 +294,14 @@ def test_grafana_provisions_the_datasource_and_the_model_server_dashboard():
         assert panel["datasource"]["uid"] == uid, panel["title"]
         assert all(t["expr"] for t in panel["targets"])
     assert any('job="model-server"' in t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    # The kaizen_* series it plots are the ones the model server exports.
+    exprs = [re.sub(r"\{[^}]*\}", "", t["expr"]) for p in dashboard["panels"] for t in p["targets"]]  # no labels
+    queried = {m for expr in exprs for m in re.findall(r"kaizen_[a-z_]+", expr)}
+    exported = re.findall(r'"key": "(kaizen_[a-z_]+)"', (PROJECT_DIR / "plugins" / "kaizen" / "serving" / "seldon_model.py").read_text())
+    suffixes = ("_bucket", "_count", "_sum")
+    assert {m.removesuffix(s) for m in queried for s in suffixes if m.endswith(s)} | {
+        m for m in queried if not m.endswith(suffixes)
+    } == set(exported)
 
 
 # --- Dockerfiles ------------------------------------------------------------------------------
