@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pytest
 
 from kaizen.config import Settings
-from kaizen.features import engineering
+from kaizen.features import engineering, materialize_engine
 from kaizen.features import store as fstore
 from kaizen.ingest import lake
 from kaizen.ingest.source import SOURCE_SCHEMA
@@ -244,8 +244,9 @@ def online_snapshot(store, settings) -> list:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    keys = sorted(k for k in client.scan_iter(match=b"*" + store.project.encode(), count=1000))
-    return [(k, sorted(client.hgetall(k).items())) for k in keys]
+    project = store.project.encode()
+    keys = sorted(k for k in client.scan_iter(match=b"*" + project, count=1000))
+    return [(k.removesuffix(project), sorted(client.hgetall(k).items())) for k in keys]  # keys end with the project
 
 
 @pytest.mark.parametrize("kind", ONLINE_STORES)
@@ -293,16 +294,23 @@ def test_materialising_the_same_window_again_changes_nothing(feast_env, kind):
     assert len(after) == len(before) and after == before
 
 
-def test_copy_writes_store_exactly_what_feasts_own_postgres_store_does(feast_env, monkeypatch):
+@pytest.mark.parametrize("kind", ONLINE_STORES)
+def test_columnar_materialisation_writes_exactly_what_feasts_own_path_does(feast_env, kind, monkeypatch):
     settings, options = feast_env
-    ours = options("postgres")
+    ours = options(kind)
+    encoded, encode = [], materialize_engine.encode
+    monkeypatch.setattr(materialize_engine, "encode", lambda batch, view, key: encoded.append(view.name) or encode(batch, view, key))
     fstore.refresh(settings, **ours)
-    monkeypatch.setattr(fstore, "POSTGRES_ONLINE_STORE", "postgres")  # Feast's executemany writer
-    stock = options("postgres")
+    assert set(encoded) == set(ONLINE_VIEWS)  # every view took the columnar path
+    # Feast's local engine (a protobuf per value) and, on PostgreSQL, its executemany writer.
+    monkeypatch.setattr(fstore, "MATERIALIZE_ENGINE", "local")
+    monkeypatch.setattr(fstore, "POSTGRES_ONLINE_STORE", "postgres")
+    stock = options(kind)
     fstore.refresh(settings, **stock)
-    copied = online_snapshot(fstore.feature_store(settings, **ours), settings)
-    upserted = online_snapshot(fstore.feature_store(settings, **stock), settings)
-    assert len(copied) == 3 * (15 + 4) + 2 * 6 and copied == upserted
+    columnar = online_snapshot(fstore.feature_store(settings, **ours), settings)
+    feasts = online_snapshot(fstore.feature_store(settings, **stock), settings)
+    assert len(columnar) == (3 * (15 + 4) + 2 * 6 if kind == "postgres" else 3 + 2)
+    assert columnar == feasts
 
 
 def test_training_rows_keep_the_values_in_force_at_their_time(feast_env):

@@ -14,24 +14,34 @@ Selected in ``feature_store.yaml`` by ``type: kaizen.features.online_store.Postg
 from __future__ import annotations
 
 import contextlib
+import io
 from datetime import datetime
+from functools import partial
 from typing import Any, Callable, Dict, Generator, List, Literal, Optional, Tuple
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from feast import FeatureView
 from feast.infra.key_encoding_utils import get_list_val_str, serialize_entity_key
-from feast.infra.online_stores.helpers import _to_naive_utc, extract_text_and_num
+from feast.infra.online_stores.helpers import _mmh3, _to_naive_utc, extract_text_and_num
 from feast.infra.online_stores.postgres_online_store.postgres import (
     PostgreSQLOnlineStore,
     PostgreSQLOnlineStoreConfig,
     _table_id,
 )
+from feast.infra.online_stores.redis import RedisOnlineStore, RedisType, _versioned_fv_name
 from feast.infra.utils.postgres.connection_utils import _get_conn, _get_connection_pool
 from feast.infra.utils.postgres.postgres_config import ConnectionType
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.repo_config import RepoConfig
+from google.protobuf.timestamp_pb2 import Timestamp
 from psycopg import sql
 from psycopg.connection import Connection
+
+from kaizen.features.columns import Columns
 
 TYPE = "kaizen.features.online_store.PostgreSQLCopyOnlineStore"
 
@@ -65,9 +75,56 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
         data: List[Tuple[EntityKeyProto, Dict[str, ValueProto], datetime, Optional[datetime]]],
         progress: Optional[Callable[[int], Any]],
     ) -> None:
-        table_name = _table_id(config.project, table, config.registry.enable_online_feature_view_versioning)
         version = config.entity_key_serialization_version
-        vectors = bool(getattr(config.online_store, "vector_enabled", False))
+        vectors = _vectors(config)
+
+        def copy_rows(copy, with_num: bool) -> None:
+            for entity_key, values, timestamp, created in data:
+                key = serialize_entity_key(entity_key, entity_key_serialization_version=version)
+                event_ts = _to_naive_utc(timestamp)
+                created_ts = _to_naive_utc(created) if created is not None else None
+                for feature_name, value in values.items():
+                    text, num = extract_text_and_num(value, with_num)
+                    row = [key, feature_name, value.SerializeToString(), text]
+                    if with_num:
+                        row.append(num)
+                    row += [get_list_val_str(value) if vectors else None, event_ts, created_ts]
+                    copy.write_row(row)
+
+        self._upsert(config, table, copy_rows, csv=False)
+        if progress:
+            progress(len(data))
+
+    def online_write_columns(self, config: RepoConfig, table: FeatureView, columns: Columns) -> None:
+        """The rows ``online_write_batch`` would write, built column by column and sent as CSV."""
+
+        def copy_columns(copy, with_num: bool) -> None:
+            keys = pa.array(["\\x" + k.hex() for k in columns.entity_keys], pa.string())
+            event_ts = columns.event_ts.cast(pa.timestamp("us", tz="UTC"))
+            created_ts = (columns.created_ts.cast(pa.timestamp("us", tz="UTC")) if columns.created_ts is not None
+                          else pa.nulls(len(columns), pa.timestamp("us", tz="UTC")))
+            for name, column in columns.features.items():
+                derived = [extract_text_and_num(v, with_num) for v in column.values]
+                codes = pa.array(column.codes)
+                fields = {
+                    "entity_key": keys,
+                    "feature_name": pa.array([name], pa.string()).take(pa.array(np.zeros(len(columns), np.int64))),
+                    "value": pa.array(["\\x" + v.SerializeToString().hex() for v in column.values]).take(codes),
+                    "value_text": pa.array([text for text, _ in derived], pa.string()).take(codes),
+                }
+                if with_num:
+                    fields["value_num"] = pa.array([num for _, num in derived], pa.float64()).take(codes)
+                fields["vector_value"] = pa.nulls(len(columns), pa.string())
+                fields["event_ts"], fields["created_ts"] = event_ts, created_ts
+                out = io.BytesIO()
+                pacsv.write_csv(pa.table(fields), out, write_options=pacsv.WriteOptions(include_header=False))
+                copy.write(out.getvalue())
+
+        self._upsert(config, table, copy_columns, csv=True)
+
+    def _upsert(self, config: RepoConfig, table: FeatureView, write: Callable[[Any, bool], None], csv: bool) -> None:
+        """COPY rows (``write(copy, with_num)``) into a staging table, then one upsert into the view's table."""
+        table_name = _table_id(config.project, table, config.registry.enable_online_feature_view_versioning)
         with self._get_conn(config) as conn, conn.cursor() as cur:
             with_num = self._check_table_has_value_num(cur, table_name, config)
             columns = ["entity_key", "feature_name", "value", "value_text"]
@@ -80,18 +137,9 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
                     staging, sql.Identifier(table_name)
                 )
             )
-            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
-                for entity_key, values, timestamp, created in data:
-                    key = serialize_entity_key(entity_key, entity_key_serialization_version=version)
-                    event_ts = _to_naive_utc(timestamp)
-                    created_ts = _to_naive_utc(created) if created is not None else None
-                    for feature_name, value in values.items():
-                        text, num = extract_text_and_num(value, with_num)
-                        row = [key, feature_name, value.SerializeToString(), text]
-                        if with_num:
-                            row.append(num)
-                        row += [get_list_val_str(value) if vectors else None, event_ts, created_ts]
-                        copy.write_row(row)
+            copy_sql = "COPY {} ({}) FROM STDIN" + (" WITH (FORMAT csv)" if csv else "")
+            with cur.copy(sql.SQL(copy_sql).format(staging, names)) as copy:
+                write(copy, with_num)
             # One upsert; a key written twice in a batch keeps its latest row (as repeated upserts would).
             updates = sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns[2:]
@@ -104,5 +152,41 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
                 ).format(table=sql.Identifier(table_name), names=names, staging=staging, updates=updates)
             )
             conn.commit()
-        if progress:
-            progress(len(data))
+
+
+def _vectors(config: RepoConfig) -> bool:
+    return bool(getattr(config.online_store, "vector_enabled", False))
+
+
+def write_redis_columns(store: RedisOnlineStore, config: RepoConfig, table: FeatureView, columns: Columns) -> None:
+    """What ``RedisOnlineStore.online_write_batch`` writes with ``skip_dedup``, one HSET per entity
+    in one pipeline: the event time under ``_ts:<view>`` and each value under its name's murmur3."""
+    view = _versioned_fv_name(table, config)
+    project = config.project.encode("utf8")
+    stamps = pa.chunked_array([columns.event_ts]).unique()
+    stamp_bytes = []
+    for moment in stamps.to_pylist():
+        ts = Timestamp()
+        ts.FromDatetime(moment)
+        stamp_bytes.append(ts.SerializeToString())
+    stamp_rows = [stamp_bytes[i] for i in pc.index_in(columns.event_ts, stamps).to_pylist()]
+    names = [_mmh3(f"{view}:{name}") for name in columns.features]
+    values = [c.rows([v.SerializeToString() for v in c.values]) for c in columns.features.values()]
+    ts_key = f"_ts:{view}"
+    client = store._get_client(config.online_store)
+    with client.pipeline(transaction=False) as pipe:
+        for key, stamp, *row in zip(columns.entity_keys, stamp_rows, *values):
+            pipe.execute_command("HSET", key + project, ts_key, stamp, *[x for pair in zip(names, row) for x in pair])
+        pipe.execute()
+
+
+def columnar_writer(store, config: RepoConfig) -> Callable[[RepoConfig, FeatureView, Columns], None] | None:
+    """How ``store`` writes whole columns, or None where only Feast's row path does what it does
+    (vector columns, Redis with read-before-write dedup, key TTLs or a cluster)."""
+    if isinstance(store, PostgreSQLCopyOnlineStore) and not _vectors(config):
+        return store.online_write_columns
+    online = config.online_store
+    if (isinstance(store, RedisOnlineStore) and online.skip_dedup and not online.key_ttl_seconds
+            and online.redis_type == RedisType.redis):
+        return partial(write_redis_columns, store)
+    return None

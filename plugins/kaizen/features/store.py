@@ -5,6 +5,7 @@
   the file (dask) store it keeps entity rows older than the first feature row (NULLs).
 - Online store: PostgreSQL (the embedded stack, ``feast`` database) or Redis (docker
   compose, db 1; db 0 is Celery's broker), chosen by ``KAIZEN_FEAST_ONLINE_STORE``.
+- Materialisation: Feast's local engine with a columnar output step (``materialize_engine``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ ONLINE_WRITE_BATCH = 20_000
 EXTRA_MARGIN = timedelta(days=1)
 # Feast's PostgreSQL online store with COPY-based writes (same tables, same reads).
 POSTGRES_ONLINE_STORE = "kaizen.features.online_store.PostgreSQLCopyOnlineStore"
+# Feast's local engine, writing whole columns instead of a protobuf per value.
+MATERIALIZE_ENGINE = "kaizen.features.materialize_engine.ColumnarComputeEngine"
 
 
 # ---------------------------------------------------------------- configuration
@@ -106,6 +109,7 @@ def render_config(
         "registry": {"registry_type": "sql", "path": sqlalchemy_url(settings.feast_db_url), "cache_ttl_seconds": 60},
         "offline_store": {"type": "duckdb"},
         "online_store": online_store_config(kind, settings.feast_db_url, redis_url),
+        "batch_engine": {"type": MATERIALIZE_ENGINE},
         "materialization": {"pull_latest_features": True, "online_write_batch_size": ONLINE_WRITE_BATCH},
         "entity_key_serialization_version": 3,
     }
