@@ -2,14 +2,16 @@
 
 - Materialisation: item tables of 100k and 1M items (one row per item in ``item_activity``,
   15 features, and ``item_catalog``, 4 features: the ``recommender_v1`` service) from the
-  DuckDB offline store into the online store; entity rows (items x views) per second.
+  DuckDB offline store into the online store, through the stack's engine
+  (``kaizen.features.materialize_engine``); entity rows (items x views) per second.
 - Online reads: ``get_online_features`` of ``recommender_v1`` for 20 random items, at
   least 1,000 times after a warm-up, over the 100k-item store; p50/p99 in ms. Also
   ``serving_v1`` (availability and category: what the model server reads per request) and
   ``kaizen.features.store.online_features`` (the recommender_v1 read, with cached service references).
 - Same-run references: the raw read Feast's store does for those 20 keys, without Feast
-  (a psycopg2 SELECT of both tables; a redis-py pipeline of HMGETs), so the ratio survives
-  a noisy machine.
+  (a psycopg2 SELECT of both tables; a redis-py pipeline of HMGETs), and on PostgreSQL the
+  bare COPY and upsert of the 100k items' values into Feast's table layout, so the ratios
+  survive a noisy machine.
 
 ``KAIZEN_BENCH_DATABASE_URL`` (admin URL, as for the other benchmarks) and
 ``KAIZEN_BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/12``); Redis figures are
@@ -18,6 +20,7 @@ omitted, with ``redis_skipped``, when no Redis answers.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import time
@@ -123,6 +126,32 @@ def postgres_reference(store, url: str, batches: list[list[str]]) -> list[float]
         conn.close()
 
 
+def postgres_write_reference(store, url: str) -> float:
+    """Seconds PostgreSQL alone takes to COPY the item views' value rows into a staging table
+    and upsert them into Feast's table layout (a primary key on entity key and feature
+    name): no Feast and no encoding, what any writer of that layout pays at least."""
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            data = io.StringIO()
+            for view in ITEM_VIEWS:
+                cur.copy_expert(f'COPY "{store.project}_{view}" TO STDOUT', data)
+            cur.execute(f'CREATE TABLE _write_reference (LIKE "{store.project}_item_activity" INCLUDING ALL)')
+            cur.execute("CREATE TEMP TABLE _staging (LIKE _write_reference)")
+            conn.commit()
+            data.seek(0)
+            started = time.perf_counter()
+            cur.copy_expert("COPY _staging FROM STDIN", data)
+            cur.execute(
+                "INSERT INTO _write_reference SELECT * FROM _staging ON CONFLICT (entity_key, feature_name) "
+                "DO UPDATE SET value = EXCLUDED.value, event_ts = EXCLUDED.event_ts"
+            )
+            conn.commit()
+            return time.perf_counter() - started
+    finally:
+        conn.close()
+
+
 def redis_reference(store, batches: list[list[str]]) -> list[float]:
     """The HMGETs Feast's Redis store pipelines, through a bare redis-py client."""
     import redis
@@ -175,6 +204,11 @@ def measure(kind: str) -> dict:
                 print(f"  {kind} {size}: {rows} rows in {seconds:.1f} s", flush=True)
                 if size == "100k":
                     figures.update(measure_reads(store, kind, url, n))
+                    if kind == "postgres":
+                        reference = postgres_write_reference(store, url)
+                        figures["reference_write_rows_per_s_100k_postgres"] = round(rows / reference)
+                        figures["materialize_ratio_to_reference_100k_postgres"] = round(seconds / reference, 2)
+                        print(f"  postgres bare COPY + upsert of the same values: {reference:.1f} s", flush=True)
             finally:
                 if kind == "redis":
                     store.teardown()
