@@ -13,9 +13,14 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from feast import ValueType
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from feast.type_map import python_values_to_proto_values
 
 from kaizen.config import Settings
-from kaizen.features import engineering, materialize_engine
+from kaizen.features import columns, engineering, materialize_engine
 from kaizen.features import store as fstore
 from kaizen.ingest import lake
 from kaizen.ingest.source import SOURCE_SCHEMA
@@ -190,6 +195,33 @@ def test_render_config_sql_registry_duckdb_and_online_store(tmp_path):
     }
     redis = fstore.render_config(settings, online_store="redis", redis_url="redis://:pw@redis:6379/1")
     assert redis["online_store"]["connection_string"] == 'redis:6379,db=1,password="pw"'
+
+
+@pytest.mark.parametrize(
+    "values, arrow_type, value_type",
+    [
+        ([1, None, 3, 1], pa.int64(), ValueType.INT64),
+        ([0.5, None, float("nan"), 0.5], pa.float64(), ValueType.DOUBLE),
+        (["x", None, "", "x"], pa.string(), ValueType.STRING),
+        ([True, None, False, True], pa.bool_(), ValueType.BOOL),
+        ([day(0), None, day(1), day(0)], pa.timestamp("us", tz="UTC"), ValueType.UNIX_TIMESTAMP),
+    ],
+    ids=["int64", "double", "string", "bool", "timestamp"],
+)
+def test_columnar_encoding_gives_feasts_value_for_every_row(values, arrow_type, value_type):
+    column = pa.array(values, type=arrow_type)
+    feasts = python_values_to_proto_values(column.to_numpy(zero_copy_only=False), value_type)
+    encoded = columns.encode_column(column, value_type)
+    assert [encoded.values[c].SerializeToString() for c in encoded.codes] == [v.SerializeToString() for v in feasts]
+
+
+def test_columnar_entity_keys_are_feasts():
+    ids = ["a", "item42", "ünïcode", ""]
+    expected = [
+        serialize_entity_key(EntityKeyProto(join_keys=["item_id"], entity_values=[ValueProto(string_val=i)]), 3)
+        for i in ids
+    ]
+    assert columns.entity_keys(pa.array(ids), "item_id") == expected
 
 
 # ---------------------------------------------------------------- Feast on PostgreSQL / Redis

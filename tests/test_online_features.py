@@ -16,6 +16,7 @@ class FakeFeatureServer(BaseHTTPRequestHandler):
 
     calls: list[list[str]] = []
     delay_s = 0.0
+    body: bytes | None = None  # when set, the answer instead of a well-formed one
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -31,7 +32,7 @@ class FakeFeatureServer(BaseHTTPRequestHandler):
                 {"values": [None if i == "new" else i != "b" for i in items]},
             ],
         }
-        data = json.dumps(answer).encode()
+        data = FakeFeatureServer.body if FakeFeatureServer.body is not None else json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -46,7 +47,7 @@ class FakeFeatureServer(BaseHTTPRequestHandler):
 def server():
     httpd = HTTPServer(("127.0.0.1", 0), FakeFeatureServer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    FakeFeatureServer.calls, FakeFeatureServer.delay_s = [], 0.0
+    FakeFeatureServer.calls, FakeFeatureServer.delay_s, FakeFeatureServer.body = [], 0.0, None
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
 
@@ -80,3 +81,25 @@ def test_after_a_failure_requests_skip_the_server_for_a_while(server, monkeypatc
     time.sleep(0.3)  # the fake server answers one request at a time: let it finish the slow one
     monkeypatch.setattr(time, "monotonic", lambda: features.retry_at + 0.1)
     assert features.items(["a", "b"])["b"] == Item(False, "c-b")  # asked again once the pause is over
+
+
+def test_a_large_miss_is_asked_for_in_chunks(server):
+    items = [f"i{n}" for n in range(120)]
+    assert len(OnlineFeatures(server, timeout_ms=2000, cache_s=60).items(items)) == 120
+    assert [len(call) for call in FakeFeatureServer.calls] == [50, 50, 20]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'{"metadata": {"feature_names": ["item_id", "category_id", "available"]}, "results": [null, null, null]}',
+        b'{"metadata": {"feature_names": ["item_id", "category_id", "available"]},'
+        b' "results": [{"values": ["a"]}, {"values": ["c"]}, {"values": [true]}]}',  # one value for two items
+        b"not json",
+    ],
+    ids=["a-list", "null-results", "too-few-values", "not-json"],
+)
+def test_a_malformed_answer_means_fallback_not_an_error(server, body):
+    FakeFeatureServer.body = body
+    assert OnlineFeatures(server, timeout_ms=500, cache_s=60).items(["a", "b"]) is None

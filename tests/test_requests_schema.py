@@ -13,6 +13,7 @@ def test_json_data_request():
     assert request.exclude_seen is True
     assert request.category == "1277"
     assert parse_request({"items": ["1"]}).category is None
+    assert parse_request({"items": ["1"], "category": " 1277 "}).category == "1277"
 
 
 def test_ndarray_row_request():

@@ -18,7 +18,7 @@ from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.type_map import python_values_to_proto_values
-from feast.types import String
+from feast.types import PrimitiveFeastType, String
 
 ENTITY_KEY_VERSION = 3
 
@@ -41,7 +41,7 @@ class Columns:
 
     entity_keys: list[bytes]  # serialize_entity_key of each row
     features: dict[str, Column]
-    event_ts: pa.Array  # timestamp, UTC
+    event_ts: pa.Array  # timestamp (naive ones are UTC, as for Feast)
     created_ts: pa.Array | None
 
     def __len__(self) -> int:
@@ -49,9 +49,10 @@ class Columns:
 
 
 def columnar_join_key(view) -> str | None:
-    """The view's single string join key: the case this engine encodes itself."""
+    """The view's single string join key, when every feature is a scalar: the case encoded here."""
     keys = view.entity_columns
-    return keys[0].name if len(keys) == 1 and keys[0].dtype == String else None
+    scalar = all(isinstance(f.dtype, PrimitiveFeastType) for f in view.features)
+    return keys[0].name if scalar and len(keys) == 1 and keys[0].dtype == String else None
 
 
 def encode(batch: pa.RecordBatch | pa.Table, view, join_key: str) -> Columns:

@@ -3,7 +3,9 @@
 Feast 0.67's ``PostgreSQLOnlineStore.online_write_batch`` sends one ``INSERT ... ON
 CONFLICT`` per feature value (``executemany``): 15 features x 100k items are 1.5M
 statements, most of materialisation's time. This subclass streams a batch into a
-temporary table with ``COPY`` and upserts it with one statement. The table layout, the
+temporary table with ``COPY`` and upserts it with one statement: Feast's rows
+(``online_write_batch``) or, from the columnar engine, whole columns as CSV
+(``online_write_columns``). The table layout, the
 serialised values and the whole read path are Feast's own, so anything Feast reads (the
 SDK, ``feast serve``, the CLI) reads what this writes.
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import io
 from datetime import datetime
-from functools import partial
 from typing import Any, Callable, Dict, Generator, List, Literal, Optional, Tuple
 
 import numpy as np
@@ -25,19 +26,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from feast import FeatureView
 from feast.infra.key_encoding_utils import get_list_val_str, serialize_entity_key
-from feast.infra.online_stores.helpers import _mmh3, _to_naive_utc, extract_text_and_num
+from feast.infra.online_stores.helpers import _to_naive_utc, extract_text_and_num
 from feast.infra.online_stores.postgres_online_store.postgres import (
     PostgreSQLOnlineStore,
     PostgreSQLOnlineStoreConfig,
     _table_id,
 )
-from feast.infra.online_stores.redis import RedisOnlineStore, RedisType, _versioned_fv_name
 from feast.infra.utils.postgres.connection_utils import _get_conn, _get_connection_pool
 from feast.infra.utils.postgres.postgres_config import ConnectionType
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.repo_config import RepoConfig
-from google.protobuf.timestamp_pb2 import Timestamp
 from psycopg import sql
 from psycopg.connection import Connection
 
@@ -100,9 +99,10 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
 
         def copy_columns(copy, with_num: bool) -> None:
             keys = pa.array(["\\x" + k.hex() for k in columns.entity_keys], pa.string())
-            event_ts = columns.event_ts.cast(pa.timestamp("us", tz="UTC"))
-            created_ts = (columns.created_ts.cast(pa.timestamp("us", tz="UTC")) if columns.created_ts is not None
-                          else pa.nulls(len(columns), pa.timestamp("us", tz="UTC")))
+            event_ts, created_ts = (
+                _utc_micros(c) if c is not None else pa.nulls(len(columns), UTC_MICROS)
+                for c in (columns.event_ts, columns.created_ts)
+            )
             for name, column in columns.features.items():
                 derived = [extract_text_and_num(v, with_num) for v in column.values]
                 codes = pa.array(column.codes)
@@ -126,6 +126,8 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
         """COPY rows (``write(copy, with_num)``) into a staging table, then one upsert into the view's table."""
         table_name = _table_id(config.project, table, config.registry.enable_online_feature_view_versioning)
         with self._get_conn(config) as conn, conn.cursor() as cur:
+            # Feast's rows carry naive UTC times: read them as UTC whatever the server's zone.
+            cur.execute("SET TIME ZONE 'UTC'")
             with_num = self._check_table_has_value_num(cur, table_name, config)
             columns = ["entity_key", "feature_name", "value", "value_text"]
             columns += ["value_num"] if with_num else []
@@ -154,39 +156,15 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
             conn.commit()
 
 
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _utc_micros(column: pa.Array) -> pa.Array:
+    """Microseconds, as Feast's datetimes have (finer digits dropped, not refused); naive is UTC."""
+    if column.type.tz is None:
+        column = pc.assume_timezone(column, "UTC")
+    return column.cast(UTC_MICROS, safe=False)
+
+
 def _vectors(config: RepoConfig) -> bool:
     return bool(getattr(config.online_store, "vector_enabled", False))
-
-
-def write_redis_columns(store: RedisOnlineStore, config: RepoConfig, table: FeatureView, columns: Columns) -> None:
-    """What ``RedisOnlineStore.online_write_batch`` writes with ``skip_dedup``, one HSET per entity
-    in one pipeline: the event time under ``_ts:<view>`` and each value under its name's murmur3."""
-    view = _versioned_fv_name(table, config)
-    project = config.project.encode("utf8")
-    stamps = pa.chunked_array([columns.event_ts]).unique()
-    stamp_bytes = []
-    for moment in stamps.to_pylist():
-        ts = Timestamp()
-        ts.FromDatetime(moment)
-        stamp_bytes.append(ts.SerializeToString())
-    stamp_rows = [stamp_bytes[i] for i in pc.index_in(columns.event_ts, stamps).to_pylist()]
-    names = [_mmh3(f"{view}:{name}") for name in columns.features]
-    values = [c.rows([v.SerializeToString() for v in c.values]) for c in columns.features.values()]
-    ts_key = f"_ts:{view}"
-    client = store._get_client(config.online_store)
-    with client.pipeline(transaction=False) as pipe:
-        for key, stamp, *row in zip(columns.entity_keys, stamp_rows, *values):
-            pipe.execute_command("HSET", key + project, ts_key, stamp, *[x for pair in zip(names, row) for x in pair])
-        pipe.execute()
-
-
-def columnar_writer(store, config: RepoConfig) -> Callable[[RepoConfig, FeatureView, Columns], None] | None:
-    """How ``store`` writes whole columns, or None where only Feast's row path does what it does
-    (vector columns, Redis with read-before-write dedup, key TTLs or a cluster)."""
-    if isinstance(store, PostgreSQLCopyOnlineStore) and not _vectors(config):
-        return store.online_write_columns
-    online = config.online_store
-    if (isinstance(store, RedisOnlineStore) and online.skip_dedup and not online.key_ttl_seconds
-            and online.redis_type == RedisType.redis):
-        return partial(write_redis_columns, store)
-    return None

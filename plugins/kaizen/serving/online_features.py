@@ -17,10 +17,11 @@ import requests
 
 log = logging.getLogger(__name__)
 
-FEATURE_SERVICE = "serving_v1"
+SERVING_SERVICE = "serving_v1"
 # How long requests are served without the feature server after it failed: a refused
 # connection or a timeout per request would cost more than the whole prediction.
 RETRY_AFTER_S = 1.0
+FETCH_CHUNK = 50  # items per feature-server request
 
 
 class Item(NamedTuple):
@@ -43,36 +44,43 @@ class OnlineFeatures:
         self.cache: dict[str, tuple[Item, float]] = {}  # item -> (features, expires at)
 
     def items(self, item_ids: list[str]) -> dict[str, Item] | None:
-        """Each item's features; None when the features cannot be had."""
+        """Each item's features; None when they cannot all be had within the timeout."""
         now = time.monotonic()
         missing = [i for i in item_ids if i not in self.cache or self.cache[i][1] <= now]
-        if missing:
-            if now < self.retry_at:
-                return None
-            fetched = self._fetch(missing)
+        if missing and now < self.retry_at:
+            return None
+        deadline = now + self.timeout_s
+        # In chunks, each cached as it arrives: a large miss (a category placement's 200
+        # candidates after a model swap) that times out still warms the cache for the next.
+        for start in range(0, len(missing), FETCH_CHUNK):
+            fetched = self._fetch(missing[start:start + FETCH_CHUNK], deadline - time.monotonic())
             if fetched is None:
-                self.retry_at = now + RETRY_AFTER_S
+                self.retry_at = time.monotonic() + RETRY_AFTER_S
                 return None
             for item, features in fetched.items():
                 self.cache[item] = (features, now + self.cache_s)
         return {i: self.cache[i][0] for i in item_ids}
 
-    def _fetch(self, item_ids: list[str]) -> dict[str, Item] | None:
+    def _fetch(self, item_ids: list[str], timeout_s: float) -> dict[str, Item] | None:
         try:
+            if timeout_s <= 0:
+                raise TimeoutError(f"no time left of the {self.timeout_s * 1000:.0f} ms budget")
             response = self.http.post(
-                self.url, json={"feature_service": FEATURE_SERVICE, "entities": {"item_id": item_ids}},
-                timeout=self.timeout_s,
+                self.url, json={"feature_service": SERVING_SERVICE, "entities": {"item_id": item_ids}},
+                timeout=timeout_s,
             )
             response.raise_for_status()
             body = response.json()
             names = body["metadata"]["feature_names"]
             available = body["results"][names.index("available")]["values"]
             category = body["results"][names.index("category_id")]["values"]
-        except (requests.RequestException, ValueError, KeyError, IndexError) as exc:
+            if not len(available) == len(category) == len(item_ids):
+                raise ValueError(f"asked for {len(item_ids)} items, got {len(available)} values")
+        except (requests.RequestException, TimeoutError, ValueError, KeyError, IndexError, TypeError) as exc:
             if str(exc) != self.last_error:  # log a change of state, not every request
                 log.warning("online features unavailable, serving without them: %s", exc)
             self.last_error = str(exc)
             return None
         self.last_error = ""
         # Unknown to the online store (NOT_FOUND, null): no reason to hide the item.
-        return {item: Item(a is not False, c) for item, a, c in zip(item_ids, available, category)}
+        return {item: Item(a is not False, None if c is None else str(c)) for item, a, c in zip(item_ids, available, category)}

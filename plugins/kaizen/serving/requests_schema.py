@@ -63,7 +63,7 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
 
 
 def _optional_id(value) -> str | None:
-    return None if value is None else _item_id(value)
+    return None if value is None else _item_id(value).strip()
 
 
 def _valid_id(item) -> bool:

@@ -22,14 +22,29 @@ log = logging.getLogger(__name__)
 
 FLUSH_S = 1.0
 
-_lock = threading.Lock()
+_original_clear = SeldonMetrics.clear
+_lock = threading.Lock()  # guards the queue
+_publishing = threading.Lock()  # held while writing to the manager; clear() waits for it
 _pending: list[tuple[SeldonMetrics, list[dict], str]] = []
 _flusher_pid: int | None = None
+_cleared = False  # this worker is exiting: publish nothing more
 
 
 def install() -> None:
     """Route ``SeldonMetrics.update`` through the per-worker queue (idempotent)."""
     SeldonMetrics.update = _queued_update
+    SeldonMetrics.clear = _clear
+
+
+def _clear(self: SeldonMetrics) -> None:
+    """seldon-core's worker-exit hook: drop the queue first, so that a flush after it cannot
+    bring back the exiting worker's series (a stale model version on the dashboard)."""
+    global _cleared
+    with _lock:
+        _cleared = True
+        _pending.clear()
+    with _publishing:
+        _original_clear(self)
 
 
 def _queued_update(self: SeldonMetrics, custom_metrics: list[dict], method: str) -> None:
@@ -37,6 +52,8 @@ def _queued_update(self: SeldonMetrics, custom_metrics: list[dict], method: str)
     if not custom_metrics:
         return
     with _lock:
+        if _cleared:
+            return
         _pending.append((self, custom_metrics, method))
         if _flusher_pid != os.getpid():  # threads do not survive gunicorn's fork: one per worker
             _flusher_pid = os.getpid()
@@ -46,14 +63,24 @@ def _queued_update(self: SeldonMetrics, custom_metrics: list[dict], method: str)
 def _flush_forever() -> None:
     while True:
         time.sleep(FLUSH_S)
-        flush()
+        try:
+            flush()
+        except Exception:  # the thread must outlive any one bad batch, or the queue grows forever
+            log.exception("publishing custom metrics failed")
 
 
 def flush() -> None:
     """Publish everything queued: one read and one write of the manager per metrics store."""
-    with _lock:
-        batch = _pending[:]
-        _pending.clear()
+    with _publishing:
+        with _lock:
+            if _cleared:
+                return
+            batch = _pending[:]
+            _pending.clear()
+        _publish_batch(batch)
+
+
+def _publish_batch(batch: list[tuple[SeldonMetrics, list[dict], str]]) -> None:
     grouped: dict[int, tuple[SeldonMetrics, list[tuple[dict, str]]]] = {}
     for store, metrics, method in batch:
         grouped.setdefault(id(store), (store, []))[1].extend((m, method) for m in metrics)
@@ -91,9 +118,10 @@ def _publish(store: SeldonMetrics, metrics: list[tuple[dict, str]]) -> None:
 
 
 def _reset_after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()  # a copy of a lock held at fork time would never be released
+    global _lock, _publishing, _cleared
+    _lock, _publishing = threading.Lock(), threading.Lock()  # copies of locks held at fork time stay held
     _pending.clear()
+    _cleared = False
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)

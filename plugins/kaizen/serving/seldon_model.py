@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 SPARE_CANDIDATES = 20  # ranked beyond k, to fill in for items filtered out as unavailable
 CATEGORY_CANDIDATES = 200  # ranked for a category placement, most of them outside the category
 
-install_queued_metrics()
-
 
 @dataclass(frozen=True)
 class Served:
@@ -52,6 +50,7 @@ class Served:
 
 class SeldonRecommender:
     def __init__(self):
+        install_queued_metrics()  # seldon-core builds the model before gunicorn forks its workers
         self.settings = Settings.from_env()
         self.registry = RegistryClient(self.settings.mlflow_tracking_uri)
         self.served: Served | None = None
@@ -142,10 +141,9 @@ class SeldonRecommender:
         if self.predictions:
             self.predictions.record(request.session_id, request.items, data["items"], self.settings.model_name,
                                     served.version, latency_ms)
-        metrics = [
-            {"type": "TIMER", "key": "kaizen_predict_seconds", "value": latency_ms},  # milliseconds, exposed in s
-            {"type": "GAUGE", "key": "kaizen_served_model_version", "value": float(served.version)},
-        ]
+        metrics = [{"type": "TIMER", "key": "kaizen_predict_seconds", "value": latency_ms}]  # ms, exposed in s
+        if served.version.isdigit():  # MLflow's versions are; a hand-pinned one might not be
+            metrics.append({"type": "GAUGE", "key": "kaizen_served_model_version", "value": float(served.version)})
         if features is None:
             metrics.append({"type": "COUNTER", "key": "kaizen_feature_fallbacks_total", "value": 1})
         return served, data, metrics

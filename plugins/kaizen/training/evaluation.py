@@ -11,7 +11,9 @@ the true next item ranks in the top K. Metrics are averaged over all predictions
   items not already in the prefix (``new_predictions`` of them);
 - ``coverage_K``: the fraction of the model's vocabulary that appears in any top-K list;
 - ``popularity_K``: session-rec's Popularity@K, the mean over predictions of the mean
-  training popularity of the top-K items, popularity normalised by the most popular item's.
+  popularity of the top-K items, normalised by the most popular item's; popularity is the
+  model's own (training counts, or the 7-day views at the split that ``train_recommender``
+  gives it from Feast).
 """
 
 from __future__ import annotations

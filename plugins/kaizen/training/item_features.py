@@ -17,7 +17,7 @@ from feast.errors import FeatureServiceNotFoundException
 from kaizen.config import Settings
 from kaizen.features.store import feature_store, training_set
 
-FEATURE_SERVICE = "recommender_v1"
+TRAINING_SERVICE = "recommender_v1"
 POPULARITY = "item_activity__views_7d"
 
 
@@ -25,10 +25,10 @@ def item_features(settings: Settings, item_ids: np.ndarray, as_of: pd.Timestamp)
     """The feature service's values for every item as of ``as_of``: one row per item, ``view__feature`` columns."""
     store = feature_store(settings)
     try:
-        service = store.get_feature_service(FEATURE_SERVICE)
+        service = store.get_feature_service(TRAINING_SERVICE)
     except FeatureServiceNotFoundException as exc:
         raise RuntimeError(
-            f"feature service {FEATURE_SERVICE} is not registered in Feast: run the materialize_features DAG "
+            f"feature service {TRAINING_SERVICE} is not registered in Feast: run the materialize_features DAG "
             "(or kaizen_e2e) before training"
         ) from exc
     entity_df = pd.DataFrame({"item_id": np.asarray(item_ids, dtype=str), "event_timestamp": as_of})

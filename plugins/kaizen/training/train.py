@@ -4,7 +4,9 @@ The registered model is exactly the one evaluated (fitted on the training window
 metrics are honest and the gate compares like with like: the champion's registered model
 is scored on the same test window. Freshness cost: the last ``test_days`` are not trained on.
 Item popularity comes from the Feast feature service, point-in-time at the split
-(``item_features``); the service's name is recorded on the run and on the model version.
+(``item_features``; tuning trials keep training counts: they only compare parameters); the
+item-feature table is the run's dataset input and the service's name is recorded on the
+run and on the model version.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from kaizen.registry.champion import champion_version, register
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.serving.registry_client import MODEL_ARTIFACT, RegistryClient
 from kaizen.training import report
-from kaizen.training.item_features import FEATURE_SERVICE, item_features, recent_popularity
 from kaizen.training.dataset import Split, common_test, read_events, time_split
 from kaizen.training.evaluation import evaluate, target_ranks
+from kaizen.training.item_features import TRAINING_SERVICE, item_features, recent_popularity
 from kaizen.training.tuning import tune
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,9 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
     if split.test.n_sessions == 0:
         raise ValueError(f"the last {options.test_days} days hold no test session with known items")
 
+    # Before any run starts: without registered features there is nothing to train with.
+    features = item_features(settings, split.train.vocabulary, split.test_start)
+
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(settings.experiment)
     with mlflow.start_run(run_name=options.model) as run:
@@ -95,9 +100,8 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
         started = time.perf_counter()
         model = MODELS[options.model](**params).fit(split.train)
         fit_s = time.perf_counter() - started
-        features = item_features(settings, model.vocabulary, split.test_start)
         model.popularity = recent_popularity(features, model.vocabulary, model.popularity)
-        mlflow.log_input(mlflow.data.from_pandas(features, name=FEATURE_SERVICE), context="training")
+        mlflow.log_input(mlflow.data.from_pandas(features, name=TRAINING_SERVICE), context="training")
         metrics = evaluate(model, split.test)
 
         mlflow.log_params({"model": options.model, "train_days": options.train_days, "test_days": options.test_days,
@@ -110,10 +114,10 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
         }
         code = code_version()
         mlflow.set_tags({f"kaizen.window.{k}": str(v) for k, v in window_info.items()}
-                        | {"kaizen.feature_service": FEATURE_SERVICE, "kaizen.code_version": code})
+                        | {"kaizen.feature_service": TRAINING_SERVICE, "kaizen.code_version": code})
         version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
         MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
-            settings.model_name, version, "kaizen.feature_service", FEATURE_SERVICE
+            settings.model_name, version, "kaizen.feature_service", TRAINING_SERVICE
         )
 
         decision, ranks = _gate(settings, options, split, model, metrics)
@@ -152,7 +156,7 @@ def _log_report(settings, options, model, version, window_info, metrics, decisio
         report.close(figure)
     card = report.model_card(
         name=settings.model_name, version=version, model=options.model, params=model.params, window=window_info,
-        metrics=metrics, decision=decision.as_dict(), feature_service=FEATURE_SERVICE, code_version=code,
+        metrics=metrics, decision=decision.as_dict(), feature_service=TRAINING_SERVICE, code_version=code,
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model_card.md"
