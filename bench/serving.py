@@ -3,7 +3,7 @@
 Both serve the same registered VSTAN model (trained on the RetailRocket week) from a
 private MLflow server; closed-loop load from ``wrk`` (C, so the load generator takes
 little of the two cores) at concurrency 1, 8 and 32, the same session prefixes for both,
-after a warm-up, in three rounds that alternate the two servers. Figures: rps, p50 and p99
+after a warm-up, in five rounds that alternate the two servers. Figures: rps, p50 and p99
 latency (medians of the rounds); errors (non-2xx and socket errors) and requests (totals);
 server RSS.
 """
@@ -36,8 +36,8 @@ from kaizen.stack.services import serving_venv
 from kaizen.training.protocol import session_rec_split
 
 CONCURRENCY = (1, 8, 32)
-DURATION_S = 8
-REPEATS = 3  # rounds alternate the two servers, so machine noise hits both; figures are medians
+DURATION_S = 6
+REPEATS = 5  # rounds alternate the two servers, so machine noise hits both; figures are medians
 WARMUP_S = 2
 SESSION = ["257040", "461686", "355908"]
 
@@ -166,4 +166,6 @@ def run() -> dict:
             for process in reversed(processes):
                 _stop(process)
     figures["ratio_rps_c8_seldon_to_mlflow_serve"] = round(figures["rps_c8"] / figures["mlflow_serve_rps_c8"], 2)
+    # Without KAIZEN_FEATURE_SERVER_URL the model server finds no feature server (fallback path).
+    figures["feature_server"] = os.environ.get("KAIZEN_FEATURE_SERVER_URL", "") or "none"
     return figures
