@@ -149,17 +149,17 @@ def run() -> dict:
             }
             for _, url, body in targets.values():
                 _wrk(url, body, 8, work, WARMUP_S)
-            rounds: dict[str, list[float]] = {}
+            rounds: dict[tuple[str, str, int], list[float]] = {}
             for round_ in range(REPEATS):
                 for prefix, (_, url, body) in targets.items():
                     for c in CONCURRENCY:
                         result = _wrk(url, body, c, work)
-                        for key, value in result.items():
-                            rounds.setdefault(f"{prefix}{key}_c{c}", []).append(value)
+                        for name, value in result.items():
+                            rounds.setdefault((prefix, name, c), []).append(value)
                         print(f"  round {round_ + 1}/{REPEATS} {prefix or 'seldon_'}c{c}: {result}", flush=True)
-            for key, values in rounds.items():
-                total = key.startswith(("errors", "requests")) or "_errors_" in key or "_requests_" in key
-                figures[key] = round(sum(values) if total else statistics.median(values), 3)
+            for (prefix, name, c), values in rounds.items():
+                total = name in ("errors", "requests")  # counts add up over rounds; the rest are medians
+                figures[f"{prefix}{name}_c{c}"] = round(sum(values) if total else statistics.median(values), 3)
             for prefix, (process, _, _) in targets.items():
                 figures[f"{prefix}rss_mb"] = round(_rss_mb(process), 1)
         finally:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from feast import FeatureView
 from feast.infra.online_stores.helpers import _mmh3
@@ -22,7 +21,7 @@ from feast.repo_config import RepoConfig
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kaizen.features.columns import Columns
-from kaizen.features.online_store import PostgreSQLCopyOnlineStore
+from kaizen.features.online_store import PostgreSQLCopyOnlineStore, vectors_enabled
 
 
 def write_redis_columns(store: RedisOnlineStore, config: RepoConfig, table: FeatureView, columns: Columns) -> None:
@@ -30,7 +29,7 @@ def write_redis_columns(store: RedisOnlineStore, config: RepoConfig, table: Feat
     in one pipeline: the event time under ``_ts:<view>`` and each value under its name's murmur3."""
     view = _versioned_fv_name(table, config)
     project = config.project.encode("utf8")
-    stamps = pa.chunked_array([columns.event_ts]).unique()
+    stamps = pc.unique(columns.event_ts)
     stamp_bytes = []
     for moment in stamps.to_pylist():
         ts = Timestamp()
@@ -50,7 +49,7 @@ def write_redis_columns(store: RedisOnlineStore, config: RepoConfig, table: Feat
 def columnar_writer(store, config: RepoConfig) -> Callable[[RepoConfig, FeatureView, Columns], None] | None:
     """How ``store`` writes whole columns, or None where only Feast's row path does what it does
     (vector columns, Redis with read-before-write dedup, key TTLs or a cluster)."""
-    if isinstance(store, PostgreSQLCopyOnlineStore) and not getattr(config.online_store, "vector_enabled", False):
+    if isinstance(store, PostgreSQLCopyOnlineStore) and not vectors_enabled(config):
         return store.online_write_columns
     online = config.online_store
     if (isinstance(store, RedisOnlineStore) and online.skip_dedup and not online.key_ttl_seconds

@@ -20,7 +20,6 @@ import io
 from datetime import datetime
 from typing import Any, Callable, Dict, Generator, List, Literal, Optional, Tuple
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -75,7 +74,7 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
         progress: Optional[Callable[[int], Any]],
     ) -> None:
         version = config.entity_key_serialization_version
-        vectors = _vectors(config)
+        vectors = vectors_enabled(config)
 
         def copy_rows(copy, with_num: bool) -> None:
             for entity_key, values, timestamp, created in data:
@@ -108,7 +107,7 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
                 codes = pa.array(column.codes)
                 fields = {
                     "entity_key": keys,
-                    "feature_name": pa.array([name], pa.string()).take(pa.array(np.zeros(len(columns), np.int64))),
+                    "feature_name": pa.repeat(name, len(columns)),
                     "value": pa.array(["\\x" + v.SerializeToString().hex() for v in column.values]).take(codes),
                     "value_text": pa.array([text for text, _ in derived], pa.string()).take(codes),
                 }
@@ -166,5 +165,6 @@ def _utc_micros(column: pa.Array) -> pa.Array:
     return column.cast(UTC_MICROS, safe=False)
 
 
-def _vectors(config: RepoConfig) -> bool:
+def vectors_enabled(config: RepoConfig) -> bool:
+    """Whether the store keeps vector columns, which only Feast's row path fills."""
     return bool(getattr(config.online_store, "vector_enabled", False))

@@ -17,7 +17,7 @@ import requests
 
 log = logging.getLogger(__name__)
 
-SERVING_SERVICE = "serving_v1"
+SERVING_SERVICE = "serving_v1"  # defined in kaizen.features.definitions (Feast is not in this env)
 # How long requests are served without the feature server after it failed: a refused
 # connection or a timeout per request would cost more than the whole prediction.
 RETRY_AFTER_S = 1.0
