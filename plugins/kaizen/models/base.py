@@ -79,7 +79,7 @@ class Recommender:
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
         top = top[np.isfinite(scores[top])]
-        return [(str(self.vocabulary[i]), float(scores[i])) for i in top]
+        return list(zip(self.vocabulary[top].tolist(), scores[top].tolist()))
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

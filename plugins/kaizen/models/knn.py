@@ -120,9 +120,12 @@ class SessionKNN(Recommender):
         Also returns the prefix's distinct items and their last 1-based positions.
         """
         p = self.params
+        prefix = np.asarray(prefix)
         length = len(prefix)
-        distinct, first_from_end = np.unique(np.asarray(prefix)[::-1], return_index=True)
-        last_position = length - first_from_end
+        # Sessions are short: a dict finds each item's last position faster than np.unique.
+        last = {item: position for position, item in enumerate(prefix.tolist(), 1)}
+        distinct = np.array(sorted(last), dtype=prefix.dtype)
+        last_position = np.array([last[item] for item in distinct.tolist()], dtype=np.int64)
         weights = self.prefix_weights(last_position, length)
 
         starts, ends = self.item_indptr[distinct], self.item_indptr[distinct + 1]

@@ -20,6 +20,7 @@ set), where monitoring joins it with the clicks that follow.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -65,6 +66,10 @@ class SeldonRecommender:
         if self.settings.shop_db_url:
             self.predictions = PredictionLog(self.settings.shop_db_url)
         self.refresh()
+        # Everything loaded so far lives as long as the worker: out of the collector's reach,
+        # a full collection takes under a millisecond instead of ~50 ms stalls mid-traffic.
+        gc.collect()
+        gc.freeze()
         threading.Thread(target=self._watch, name="champion-watch", daemon=True).start()
 
     def refresh(self) -> None:
