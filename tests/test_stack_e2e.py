@@ -158,6 +158,46 @@ def test_recommendations_use_online_features_and_survive_their_outage(stack, e2e
         supervisor.start("feature-server")
 
 
+def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
+    """The serve-time rule end to end: an availability change written to Feast's online store
+    (as a catalogue push would write it) reaches answers through feast serve; a spare
+    candidate takes the dropped item's place."""
+    from datetime import datetime, timezone
+
+    import pandas as pd
+    from feast import FeatureStore
+
+    from kaizen.features.store import repo_dir
+
+    url = f"{stack.model_server_url}/api/v1.0/predictions"
+    body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
+    before = requests.post(url, json=body, timeout=5).json()["jsonData"]
+    assert before["features"] == "online"
+    gone = before["items"][0]
+
+    store = FeatureStore(repo_path=str(repo_dir(stack)))
+    fields = ["category_id", "price", "available", "first_seen"]
+    row = store.get_online_features(
+        features=[f"item_catalog:{f}" for f in fields], entity_rows=[{"item_id": gone}]
+    ).to_dict()
+    assert row["available"] == [True]
+
+    def write(available: bool) -> None:
+        values = {**{f: row[f] for f in fields}, "available": [available]}
+        stamp = pd.Timestamp(datetime.now(timezone.utc))
+        store.write_to_online_store("item_catalog", pd.DataFrame({"item_id": [gone], **values, "event_timestamp": [stamp]}))
+
+    write(False)
+    try:
+        after = requests.post(url, json=body, timeout=5).json()["jsonData"]
+        assert after["features"] == "online"
+        assert gone not in after["items"] and len(after["items"]) == 10
+        assert after["items"][:9] == before["items"][1:]
+    finally:
+        write(True)
+    assert requests.post(url, json=body, timeout=5).json()["jsonData"]["items"] == before["items"]
+
+
 def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):
     import time
 
