@@ -93,6 +93,19 @@ def lake_rows(lake_dir) -> list[tuple]:
     return sorted(events[["event_id", "session_id", "item_id", "event_type", "date"]].itertuples(index=False))
 
 
+def test_reading_the_newest_days_reads_only_their_partitions(tmp_path):
+    import pyarrow as pa
+
+    days = [date(2015, 9, 11), date(2015, 9, 12), date(2015, 9, 14)]
+    dates = pa.array([d.isoformat() for d in days for _ in range(2)])
+    lake.replace_days(pa.table({"event_id": list(range(6))}), tmp_path, [*days, date(2015, 9, 15)], dates)
+    newest = lake.read_events(tmp_path, newest_days=2)  # the empty 15th holds no events
+    assert sorted(newest["date"].unique()) == ["2015-09-12", "2015-09-14"]
+    assert sorted(newest["event_id"]) == [2, 3, 4, 5]
+    assert len(lake.read_events(tmp_path)) == 6
+    assert lake.read_events(tmp_path / "nothing-yet", newest_days=2).empty
+
+
 def test_every_kind_of_bad_row_is_quarantined_with_its_reason(shop, tmp_path):
     report = ingest_days(settings_for(shop, tmp_path), [DAY1, DAY2], "run-1", now=NOW)
 

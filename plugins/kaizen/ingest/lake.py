@@ -16,6 +16,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 
+PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
+
+
 def events_dir(lake_dir: Path) -> Path:
     return Path(lake_dir) / "events"
 
@@ -24,12 +27,18 @@ def catalog_dir(lake_dir: Path) -> Path:
     return Path(lake_dir) / "catalog"
 
 
-def read_events(lake_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Every event in the lake (empty frame when nothing was ingested yet)."""
+def read_events(lake_dir: Path, columns: list[str] | None = None, newest_days: int | None = None) -> pd.DataFrame:
+    """Every event in the lake, or those of the ``newest_days`` newest days that hold any
+    (only their partitions are read); an empty frame when nothing was ingested yet."""
     path = events_dir(lake_dir)
     if not path.exists():
         return pd.DataFrame(columns=columns or [])
-    return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=columns).to_pandas()
+    dataset = ds.dataset(path, format="parquet", partitioning=PARTITIONING)
+    where = None
+    if newest_days:
+        days = sorted({Path(f).parent.name.removeprefix("date=") for f in dataset.files})[-newest_days:]
+        where = ds.field("date").isin(days)
+    return dataset.to_table(columns=columns, filter=where).to_pandas()
 
 
 def replace_days(table: pa.Table, lake_dir: Path, days: list[date], dates: pa.Array) -> None:
@@ -46,7 +55,7 @@ def replace_days(table: pa.Table, lake_dir: Path, days: list[date], dates: pa.Ar
             table,
             staging,
             format="parquet",
-            partitioning=ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive"),
+            partitioning=PARTITIONING,
             basename_template="part-{i}.parquet",
         )
     for day in days:

@@ -29,7 +29,7 @@ class RolloutError(RuntimeError):
 
 def smoke_sessions(settings: Settings, count: int = 20, length: int = 3) -> list[list[str]]:
     """Recent real session prefixes from the lake: what the shop's front end will send."""
-    events = lake.read_events(settings.lake_dir, ["session_id", "item_id", "occurred_at"])
+    events = lake.read_events(settings.lake_dir, ["session_id", "item_id", "occurred_at"], newest_days=2)
     if events.empty:
         return [["unknown-item"]]  # a cold session still exercises the popularity fallback
     latest = events.nlargest(20 * count * length, "occurred_at").sort_values("occurred_at")
