@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-ALL = ("ingest", "features", "quality", "serving")
+ALL = ("ingest", "features", "quality", "serving", "stack")
 
 
 def main(names: list[str]) -> int:

@@ -21,7 +21,8 @@ from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.stack.demo import DEMO_DATA
-from kaizen.stack.postgres import free_port, with_database
+from kaizen.stack.embedded import private_env
+from kaizen.stack.postgres import with_database
 
 ADMIN_URL = os.environ.get("KAIZEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KAIZEN = [sys.executable, "-m", "kaizen"]
@@ -63,14 +64,7 @@ def stack_env() -> dict[str, str]:
     home.chmod(0o755)
     return {
         **os.environ,
-        "KAIZEN_HOME": str(home),
-        "KAIZEN_DATABASE_URL": "",
-        "KAIZEN_AIRFLOW_PORT": str(free_port()),
-        "KAIZEN_MLFLOW_PORT": str(free_port()),
-        "KAIZEN_SERVING_PORT": str(free_port()),
-        "KAIZEN_SERVING_GRPC_PORT": str(free_port()),
-        "KAIZEN_SERVING_METRICS_PORT": str(free_port()),
-        "KAIZEN_FEATURE_SERVER_PORT": str(free_port()),
+        **private_env(home),
         "KAIZEN_SERVING_POLL_S": "1",
         "KAIZEN_DEPLOY_TIMEOUT_S": "15",
         # Latency budgets are for benchmarks; a busy CI machine must not fail roll-outs on them.

@@ -162,6 +162,7 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
     """The serve-time rule end to end: an availability change written to Feast's online store
     (as a catalogue push would write it) reaches answers through feast serve; a spare
     candidate takes the dropped item's place."""
+    import time
     from datetime import datetime, timezone
 
     import pandas as pd
@@ -171,7 +172,11 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
 
     url = f"{stack.model_server_url}/api/v1.0/predictions"
     body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
+    deadline = time.monotonic() + 30  # the feature server may be starting again (the outage test)
     before = requests.post(url, json=body, timeout=5).json()["jsonData"]
+    while before["features"] != "online" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        before = requests.post(url, json=body, timeout=5).json()["jsonData"]
     assert before["features"] == "online"
     gone = before["items"][0]
 

@@ -1,8 +1,9 @@
 """``kaizen up | down | status``: the embedded stack's life cycle.
 
 ``up`` is idempotent: on a running stack it starts whatever is stopped and waits for
-health again. Start order: PostgreSQL, provisioning, the shop's migrations and
-``airflow db migrate``, then MLflow, the Airflow components and the model server together.
+health again. Start order: PostgreSQL, provisioning, the shop's migrations; then MLflow,
+the feature server and the model server while ``airflow db migrate`` runs; then the
+Airflow components.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from kaizen.config import STACK_ENV_FILE, Settings, write_env_file
 from kaizen.shop.schema import migrate as migrate_shop
@@ -33,6 +35,22 @@ class Stack:
     env: dict[str, str]  # what every supervised process sees
     secrets: dict[str, str]
     cluster: postgres.PrivateCluster | None  # None: KAIZEN_DATABASE_URL names a server
+
+
+PORT_VARIABLES = (
+    "KAIZEN_AIRFLOW_PORT",
+    "KAIZEN_MLFLOW_PORT",
+    "KAIZEN_SERVING_PORT",
+    "KAIZEN_SERVING_GRPC_PORT",
+    "KAIZEN_SERVING_METRICS_PORT",
+    "KAIZEN_FEATURE_SERVER_PORT",
+)
+
+
+def private_env(home: Path) -> dict[str, str]:
+    """Variables for a throwaway stack (tests, benchmarks): its own PostgreSQL cluster under
+    ``home`` and free ports, so it never meets a stack already running on this machine."""
+    return {"KAIZEN_HOME": str(home), "KAIZEN_DATABASE_URL": "", **{v: str(postgres.free_port()) for v in PORT_VARIABLES}}
 
 
 def resolve(settings: Settings) -> Stack:
@@ -90,8 +108,14 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
     from kaizen.features.store import write_config  # imports Feast: only here, not for status
 
     write_config(stack.settings)  # feast serve reads it at start
-    airflow.migrate(stack.env)
+    # What does not use Airflow's database starts while it is migrated (the slowest step
+    # of a first start); the Airflow components start after it.
+    later = [service for service in stack.services[1:] if service.uses_airflow_db]
     for service in stack.services[1:]:
+        if service not in later:
+            sup.start(service.program.name, wait=False)
+    airflow.migrate(stack.env)
+    for service in later:
         sup.start(service.program.name, wait=False)
     wait_healthy(stack, timeout_s)
     return stack

@@ -33,6 +33,7 @@ class Service:
     program: Program | None  # None: not supervised here (an external PostgreSQL)
     check: HealthCheck
     url: str = ""
+    uses_airflow_db: bool = False  # starts only once ``airflow db migrate`` has run
 
 
 def serving_venv() -> Path:
@@ -76,21 +77,25 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
             Program("airflow-api-server", airflow_command("api-server"), priority=30),
             lambda: airflow_health("metadatabase"),
             settings.airflow_url,
+            uses_airflow_db=True,
         ),
         Service(
             "airflow-scheduler",
             Program("airflow-scheduler", airflow_command("scheduler"), priority=30),
             lambda: airflow_health("scheduler"),
+            uses_airflow_db=True,
         ),
         Service(
             "airflow-dag-processor",
             Program("airflow-dag-processor", airflow_command("dag-processor"), priority=30),
             lambda: airflow_health("dag_processor"),
+            uses_airflow_db=True,
         ),
         Service(
             "airflow-triggerer",
             Program("airflow-triggerer", airflow_command("triggerer"), priority=30),
             lambda: airflow_health("triggerer"),
+            uses_airflow_db=True,
         ),
         Service(
             "feature-server",

@@ -132,6 +132,10 @@ class Supervisor:
             return {}
         return {info["name"]: info["statename"] for info in self._rpc().supervisor.getAllProcessInfo()}
 
+    def pid(self) -> int:
+        """supervisord's process id: every service of the stack descends from it."""
+        return self._rpc().supervisor.getPID()
+
     def shutdown(self) -> None:
         """Stop every program, in reverse start order, then supervisord itself."""
         if not self.is_running():
