@@ -11,9 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -59,12 +57,9 @@ def fresh_db(pg_admin_url):
 @pytest.fixture(scope="session")
 def stack_env() -> dict[str, str]:
     """Environment of a private embedded stack on free ports (its own PostgreSQL cluster)."""
-    # Not under pytest's private tmp dir: as root the cluster runs as the postgres OS user.
-    home = Path(tempfile.mkdtemp(prefix="kaizen-test-home-"))
-    home.chmod(0o755)
     return {
         **os.environ,
-        **private_env(home),
+        **private_env("kaizen-test-home-"),
         "KAIZEN_SERVING_POLL_S": "1",
         "KAIZEN_DEPLOY_TIMEOUT_S": "15",
         # Latency budgets are for benchmarks; a busy CI machine must not fail roll-outs on them.

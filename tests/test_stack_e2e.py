@@ -64,6 +64,27 @@ def test_bad_requests_get_4xx(stack, e2e_run, body):
     assert 400 <= response.status_code < 500, response.text
 
 
+def test_grpc_gives_the_rest_answer(stack, e2e_run):
+    """seldon-core's gRPC endpoint (a SeldonMessage with jsonData) answers like REST. The client
+    runs in the serving environment, which has seldon-core's protobuf stubs."""
+    body = {"items": ["461686", "257040"], "k": 5}
+    client = (
+        "import json, sys, grpc; from google.protobuf import json_format; "
+        "from seldon_core.proto import prediction_pb2, prediction_pb2_grpc; "
+        "stub = prediction_pb2_grpc.ModelStub(grpc.insecure_channel(sys.argv[1])); "
+        "message = json_format.ParseDict({'jsonData': json.loads(sys.argv[2])}, prediction_pb2.SeldonMessage()); "
+        "print(json.dumps(json_format.MessageToDict(stub.Predict(message, timeout=10))))"
+    )
+    out = subprocess.run(
+        [str(serving_venv() / "bin" / "python"), "-c", client, f"{stack.host}:{stack.serving_grpc_port}", json.dumps(body)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    over_grpc = json.loads(out)
+    over_rest = requests.post(f"{stack.model_server_url}/api/v1.0/predictions", json={"jsonData": body}, timeout=5).json()
+    assert over_grpc["jsonData"]["items"] == over_rest["jsonData"]["items"]
+    assert over_grpc["meta"]["tags"] == over_rest["meta"]["tags"]
+
+
 def test_serving_environment_is_isolated():
     python = serving_venv() / "bin" / "python"
     probe = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,20 +38,16 @@ class Stack:
     cluster: postgres.PrivateCluster | None  # None: KAIZEN_DATABASE_URL names a server
 
 
-PORT_VARIABLES = (
-    "KAIZEN_AIRFLOW_PORT",
-    "KAIZEN_MLFLOW_PORT",
-    "KAIZEN_SERVING_PORT",
-    "KAIZEN_SERVING_GRPC_PORT",
-    "KAIZEN_SERVING_METRICS_PORT",
-    "KAIZEN_FEATURE_SERVER_PORT",
-)
-
-
-def private_env(home: Path) -> dict[str, str]:
-    """Variables for a throwaway stack (tests, benchmarks): its own PostgreSQL cluster under
-    ``home`` and free ports, so it never meets a stack already running on this machine."""
-    return {"KAIZEN_HOME": str(home), "KAIZEN_DATABASE_URL": "", **{v: str(postgres.free_port()) for v in PORT_VARIABLES}}
+def private_env(prefix: str) -> dict[str, str]:
+    """Variables for a throwaway stack (tests, benchmarks): a new KAIZEN_HOME with its own
+    PostgreSQL cluster, and free ports for every service that has a fixed default port, so
+    it never meets a stack already running on this machine."""
+    # Not under a private temporary directory: as root the cluster runs as the postgres
+    # OS user, which must be able to enter the home.
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    home.chmod(0o755)
+    ports = [f.metadata["env"] for f in dataclasses.fields(Settings) if f.name.endswith("_port") and f.default]
+    return {"KAIZEN_HOME": str(home), "KAIZEN_DATABASE_URL": "", **{v: str(postgres.free_port()) for v in ports}}
 
 
 def resolve(settings: Settings) -> Stack:
@@ -110,13 +107,13 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
     write_config(stack.settings)  # feast serve reads it at start
     # What does not use Airflow's database starts while it is migrated (the slowest step
     # of a first start); the Airflow components start after it.
-    later = [service for service in stack.services[1:] if service.uses_airflow_db]
     for service in stack.services[1:]:
-        if service not in later:
+        if not service.uses_airflow_db:
             sup.start(service.program.name, wait=False)
     airflow.migrate(stack.env)
-    for service in later:
-        sup.start(service.program.name, wait=False)
+    for service in stack.services[1:]:
+        if service.uses_airflow_db:
+            sup.start(service.program.name, wait=False)
     wait_healthy(stack, timeout_s)
     return stack
 
