@@ -8,11 +8,12 @@ INFRA := .venv/infra
 KAIZEN := $(ORCH)/bin/kaizen
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: help envs demo up down status clean test bench lock
+.PHONY: help envs demo up down status clean test test-compose bench lock
 
 help:
 	@echo "make demo    build the environments, start the embedded stack, train and serve a model"
 	@echo "make test    build the environments and run the test suite"
+	@echo "make test-compose  build the images and run the pipeline in docker compose (docker or podman)"
 	@echo "make down    stop the embedded stack          make clean   stop it and delete .kaizen/"
 	@echo "make bench   run every benchmark (make bench-NAME runs one)"
 	@echo "make lock    re-resolve requirements/*.in into requirements/*.lock"
@@ -59,6 +60,11 @@ clean: down
 
 test: envs
 	$(ORCH)/bin/python -m pytest
+
+# The production stack in containers (tests/test_compose_stack.py): docker, or podman with
+# podman-compose (tests/compose/setup-engine.sh installs podman on Debian). Skips without an engine.
+test-compose: envs
+	$(ORCH)/bin/python -m pytest -m compose -p no:cacheprovider -s tests/test_compose_stack.py
 
 bench: envs
 	$(ORCH)/bin/python -m bench

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-ALL = ("ingest", "features", "quality", "serving", "stack")
+ALL = ("ingest", "features", "quality", "serving", "stack", "compose")
 
 
 def main(names: list[str]) -> int:

@@ -30,6 +30,8 @@ from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.stack.embedded import resolve
+from kaizen.shop.schema import migrate
+from kaizen.stack.postgres import component_url, with_database
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 COMPOSE_TEXT = COMPOSE_FILE.read_text()
@@ -255,10 +257,15 @@ def test_mlflow_has_basic_auth_and_clients_log_in():
     def variable(value: str) -> str:
         return re.match(r"\$\{(\w+)", value).group(1)
 
-    for client in ("airflow-scheduler", "airflow-worker", "model-server"):
+    for client in ("airflow-scheduler", "airflow-worker"):
         env = SERVICES[client]["environment"]
         assert variable(env["MLFLOW_TRACKING_USERNAME"]) == variable(mlflow["MLFLOW_AUTH_ADMIN_USERNAME"])
         assert variable(env["MLFLOW_TRACKING_PASSWORD"]) == variable(mlflow["MLFLOW_AUTH_ADMIN_PASSWORD"])
+    # The model server reads the registry as mlflow-init's read-only user, never as the admin.
+    serving = SERVICES["model-server"]["environment"]
+    assert serving["MLFLOW_TRACKING_USERNAME"] == "model-server"
+    assert variable(serving["MLFLOW_TRACKING_PASSWORD"]) == "KAIZEN_MLFLOW_SERVING_PASSWORD"
+    assert variable(SERVICES["mlflow-init"]["environment"]["KAIZEN_MLFLOW_SERVING_PASSWORD"]) == "KAIZEN_MLFLOW_SERVING_PASSWORD"
     assert "mlflow[auth]" in (INFRA / "docker" / "mlflow.Dockerfile").read_text() or "Flask-WTF" in (
         INFRA / "docker" / "mlflow-image.txt"
     ).read_text()
@@ -341,9 +348,12 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck(dockerfile):
     users = [rest for keyword, rest in steps if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), f"{dockerfile.name} must end as a non-root USER"
     assert any(keyword == "HEALTHCHECK" and "CMD" in rest for keyword, rest in steps), f"{dockerfile.name}: no HEALTHCHECK"
+    args = dict(rest.split("=", 1) for keyword, rest in steps if keyword == "ARG" and "=" in rest)
     for keyword, rest in steps:
         if keyword == "FROM":
             image = rest.split()[0]
+            if image.startswith("${"):  # a build argument (a registry mirror may name another)
+                image = args[image.strip("${}")]
             assert ":" in image and not image.endswith(":latest"), f"{dockerfile.name}: pin the base image ({image})"
 
 
@@ -422,7 +432,8 @@ def test_mlflow_server_renders_the_auth_ini_and_command():
     assert ini["mlflow"]["authorization_function"] == "mlflow.server.auth:authenticate_request_basic_auth"
     command = mlflow_server.server_command(env)
     assert command[command.index("--app-name") + 1] == "basic-auth"
-    assert command[command.index("--backend-store-uri") + 1].startswith("postgresql+psycopg2://")
+    assert "p%40ss" not in " ".join(command), "a password on the command line shows in ps"
+    assert mlflow_server.server_env(env)["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg2://mlflow:p%40ss")
     assert "--serve-artifacts" in command
     with pytest.raises(mlflow_server.ConfigError, match="MLFLOW_AUTH_ADMIN_PASSWORD"):
         mlflow_server.check({k: v for k, v in env.items() if k != "MLFLOW_AUTH_ADMIN_PASSWORD"})
@@ -433,7 +444,9 @@ def test_mlflow_server_renders_the_auth_ini_and_command():
 
 def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path):
     """The script compose and the Kubernetes Job run: one database and role per component,
-    PUBLIC may not connect, and a second run changes nothing but the passwords."""
+    PUBLIC may not connect, and a second run changes nothing but the passwords. The model
+    server's role, once the shop's migrations granted it, may insert prediction rows and
+    cannot read the shop's tables."""
     prefix = f"kzi{uuid.uuid4().hex[:6]}_"
     admin = urlsplit(pg_admin_url)
     env = {
@@ -443,11 +456,12 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
         "PGUSER": admin.username or "postgres",
         "PGPASSWORD": admin.password or "",
         "KAIZEN_DATABASE_PREFIX": prefix,
-        **{f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}" for c in ("shop", "airflow", "mlflow", "feast")},
+        **{f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}"
+           for c in ("shop", "airflow", "mlflow", "feast", "serving")},
     }
     env.pop("POSTGRES_USER", None)
     databases = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "mlflow_auth")]
-    roles = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast")]
+    roles = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "serving")]
     script = INFRA / "postgres" / "init-databases.sh"
     conn = psycopg2.connect(pg_admin_url)
     conn.autocommit = True
@@ -470,6 +484,22 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
                 (f"{prefix}%",),
             )
             assert cur.fetchall() == []
+        shop_url = component_url(pg_admin_url, f"{prefix}shop", env["KAIZEN_SHOP_DB_PASSWORD"])
+        migrate(shop_url, f"{prefix}serving")
+        serving = psycopg2.connect(
+            with_database(component_url(pg_admin_url, f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"]), f"{prefix}shop")
+        )
+        try:
+            with serving, serving.cursor() as cur:
+                cur.execute("INSERT INTO prediction_log (requested_at, items, recommended, model_name, model_version, "
+                            "latency_ms) VALUES (now(), '{a}', '{b}', 'm', '1', 1.0)")
+            for table in ("events", "products", "prediction_log", "ingest_quarantine"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege), serving, serving.cursor() as cur:
+                    cur.execute(sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.Identifier(table)))
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege), serving, serving.cursor() as cur:
+                cur.execute("INSERT INTO events (session_id) VALUES ('s')")
+        finally:
+            serving.close()
         missing = {**env, "KAIZEN_FEAST_DB_PASSWORD": ""}
         result = subprocess.run(["bash", str(script)], env=missing, capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and "KAIZEN_FEAST_DB_PASSWORD" in result.stderr
@@ -611,6 +641,35 @@ def test_terraform_deploys_the_charts_and_the_seldon_deployment():
     assert "../postgres/init-databases.sh" in script
 
 
+def test_rendered_seldon_deployments_match_terraform():
+    """deploy_recommender's manifests replace the SeldonDeployment Terraform made: same name,
+    the "model-server" Service selects their main predictor, MLflow's login from the Secret."""
+    from kaizen.serving import manifests
+
+    assert resolve_terraform("${local.seldon_deployment}") == manifests.DEPLOYMENT
+    assert resolve_terraform("${local.seldon_predictor}") == manifests.MAIN_PREDICTOR
+    service = unwrap(resources("kubernetes_service_v1")["model_server"]["spec"])
+    selector = {k: resolve_terraform(v) for k, v in unwrap(service["selector"]).items()}
+    assert selector == {"seldon-app": f"{manifests.DEPLOYMENT}-{manifests.MAIN_PREDICTOR}"}
+    secret = resources("kubernetes_secret_v1")["kaizen_env"]
+    assert unwrap(unwrap(secret["metadata"])["name"]) == manifests.CREDENTIALS_SECRET
+    rendered = manifests.seldon_deployment(strategy="canary", new_version="2", current_version="1",
+                                           image="kaizen/model-server:1", model_name="m", tracking_uri="http://mlflow:5000")
+    assert rendered["metadata"]["name"] == manifests.DEPLOYMENT
+    for predictor in rendered["spec"]["predictors"]:
+        env = {e["name"]: e for e in predictor["componentSpecs"][0]["spec"]["containers"][0]["env"]}
+        for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            assert key in unwrap(secret["data"]), key
+            assert env[key]["valueFrom"]["secretKeyRef"] == {"name": manifests.CREDENTIALS_SECRET, "key": key}
+
+
+def test_terraform_refuses_empty_secrets():
+    variables = blocks("variable")
+    for name in ("airflow_secrets", "postgres_admin_password", "mlflow_flask_secret_key", "db_passwords"):
+        conditions = [unwrap(v["condition"]) for v in variables[name].get("validation", [])]
+        assert any("length(" in c for c in conditions), f"variable {name} accepts an empty secret"
+
+
 # --- the embedded stack, compose and Terraform in step ----------------------------------------
 
 
@@ -641,7 +700,8 @@ def test_service_names_and_ports_agree_across_embedded_compose_and_terraform(tmp
         assert name in tf_services, f"{name} is not in infra/terraform's local.services"
         for setting in PORT_SETTINGS.get(name, []):
             default = DEFAULTS[setting]
-            assert f"${{{setting}:-{default}}}:{default}" in published[name], f"compose {name} publishes {setting}"
+            binding = f"${{KAIZEN_HOST:-127.0.0.1}}:${{{setting}:-{default}}}:{default}"  # loopback unless told
+            assert binding in published[name], f"compose {name} publishes {setting} on KAIZEN_HOST"
             assert str(tf_services[name][TF_PORT_KEYS[setting]]) == default, f"terraform {name} {setting}"
     assert set(tf_services) == set(names), "terraform names a service the embedded stack does not have"
 

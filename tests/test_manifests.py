@@ -82,7 +82,7 @@ def test_manifests_fit_the_crd(strategy):
 def test_canary_splits_traffic_and_shadow_mirrors():
     canary = render("canary", canary_percent=20)["spec"]["predictors"]
     assert [(p["name"], p["traffic"], p["labels"]["kaizen/model-version"]) for p in canary] == [
-        ("main", 80, "6"), ("canary", 20, "7"),
+        ("default", 80, "6"), ("canary", 20, "7"),
     ]
     shadow = render("shadow")["spec"]["predictors"]
     assert shadow[1]["shadow"] is True and shadow[1]["labels"]["kaizen/model-version"] == "7"

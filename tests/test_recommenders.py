@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 
 from kaizen.models import CHAMPION, MODELS, STAN, VSKNN, VSTAN, Markov, Sessions, load_model

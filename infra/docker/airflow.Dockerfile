@@ -2,7 +2,10 @@
 # Airflow for Kaizen: the official image plus the pinned orchestration lock, the CeleryExecutor
 # and FAB auth manager packages (airflow-image.txt) and the kaizen package. Runs as the image's
 # non-root `airflow` user (uid 50000, gid 0). Build context: the repository root.
-FROM apache/airflow:3.3.2-python3.11
+# AIRFLOW_BASE_IMAGE names the base, for a company that pulls through its own registry mirror.
+ARG AIRFLOW_BASE_IMAGE=apache/airflow:3.3.2-python3.11
+# checkov:skip=CKV_DOCKER_7: the tag is pinned in the ARG's default above
+FROM ${AIRFLOW_BASE_IMAGE}
 
 ARG AIRFLOW_VERSION=3.3.2
 # The lake's mount point, owned by airflow so that a new named volume (compose) inherits it.
@@ -27,6 +30,7 @@ RUN pip install --no-cache-dir --no-deps /opt/kaizen
 COPY --chown=airflow:0 dags /opt/airflow/dags
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-healthcheck.sh /opt/kaizen/bin/airflow-healthcheck
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-init.sh /opt/kaizen/bin/airflow-init
+COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-start.sh /opt/kaizen/bin/airflow-start
 
 ENV KAIZEN_LAKE_DIR=/opt/kaizen/lake
 # Checks whichever component the container runs (api-server, scheduler, dag-processor,

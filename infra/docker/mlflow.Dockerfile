@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
 # MLflow tracking server with basic auth and the artifact proxy, on PostgreSQL (local volume or
 # S3/MinIO artifacts). Runs as the non-root `mlflow` user. Build context: the repository root.
-FROM python:3.11-slim-bookworm
+# PYTHON_BASE_IMAGE names the base, for a company that pulls through its own registry mirror.
+ARG PYTHON_BASE_IMAGE=python:3.11-slim-bookworm
+# checkov:skip=CKV_DOCKER_7: the tag is pinned in the ARG's default above
+FROM ${PYTHON_BASE_IMAGE}
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -13,7 +16,7 @@ RUN pip install --no-cache-dir -r /opt/kaizen/requirements/mlflow-image.txt \
     && pip check \
     && useradd --create-home --uid 1000 --user-group mlflow \
     && install -d -o mlflow -g mlflow /mlartifacts
-COPY --chmod=0755 infra/docker/mlflow_server.py /opt/kaizen/bin/mlflow_server.py
+COPY --chmod=0755 infra/docker/mlflow_server.py infra/docker/mlflow_users.py /opt/kaizen/bin/
 
 USER mlflow
 WORKDIR /home/mlflow

@@ -12,13 +12,17 @@ environment instead of being committed) and then replaces itself with ``mlflow s
 - artifacts: proxied (``--serve-artifacts``) to ``KAIZEN_MLFLOW_ARTIFACTS_DESTINATION``, a
   directory on a volume or ``s3://bucket`` (MinIO with ``MLFLOW_S3_ENDPOINT_URL``).
 
-Standard library only; ``python mlflow_server.py --print`` shows the command without running it.
+Secrets reach the server through its environment and the 0600 ini file, never its command line
+(``MLFLOW_BACKEND_STORE_URI`` instead of ``--backend-store-uri``), where ``ps`` would show them.
+Before starting it waits for PostgreSQL, so that an engine that ignores compose's health
+conditions does not see it crash. ``python mlflow_server.py --print`` shows the command.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Mapping
 
@@ -64,7 +68,6 @@ def server_command(env: Mapping[str, str]) -> list[str]:
     return [
         "mlflow", "server",
         "--app-name", "basic-auth",
-        "--backend-store-uri", sqlalchemy_url(env["KAIZEN_MLFLOW_DB_URL"]),
         "--serve-artifacts",
         "--artifacts-destination", env.get("KAIZEN_MLFLOW_ARTIFACTS_DESTINATION") or "/mlartifacts",
         "--host", "0.0.0.0",
@@ -72,6 +75,31 @@ def server_command(env: Mapping[str, str]) -> list[str]:
         "--workers", env.get("KAIZEN_MLFLOW_WORKERS") or "2",
         "--allowed-hosts", env.get("KAIZEN_MLFLOW_ALLOWED_HOSTS") or DEFAULT_ALLOWED_HOSTS,
     ]
+
+
+def server_env(env: Mapping[str, str]) -> dict[str, str]:
+    """What the server reads from its environment rather than its command line."""
+    return {
+        "MLFLOW_BACKEND_STORE_URI": sqlalchemy_url(env["KAIZEN_MLFLOW_DB_URL"]),
+        # The job runner would start 7 more workers (~1.8 GB); the stack does not use it.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": env.get("MLFLOW_SERVER_ENABLE_JOB_EXECUTION") or "false",
+    }
+
+
+def wait_for_database(url: str, timeout_s: float) -> None:
+    """Return once PostgreSQL accepts a connection at ``url``; exit with its error after ``timeout_s``."""
+    import psycopg2
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            psycopg2.connect(url, connect_timeout=3).close()
+            return
+        except psycopg2.OperationalError as exc:
+            if time.monotonic() > deadline:
+                sys.exit(f"mlflow: the backend store did not answer within {timeout_s:.0f} s: {exc}")
+            print(f"mlflow: waiting for the backend store ({str(exc).strip().splitlines()[0]})", file=sys.stderr)
+            time.sleep(2)
 
 
 def main(argv: list[str]) -> None:
@@ -84,12 +112,12 @@ def main(argv: list[str]) -> None:
     if "--print" in argv:
         print(" ".join(command))
         return
+    wait_for_database(env["KAIZEN_MLFLOW_DB_URL"], float(env.get("KAIZEN_DB_WAIT_S") or 300))
     ini = Path(env.get("MLFLOW_AUTH_CONFIG_PATH") or Path.home() / "basic_auth.ini")
     ini.touch(mode=0o600, exist_ok=True)  # it carries the auth database's password
     ini.write_text(auth_ini(env))
     env["MLFLOW_AUTH_CONFIG_PATH"] = str(ini)
-    # The job runner would start 7 more workers (~1.8 GB); the stack does not use it.
-    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    env.update(server_env(env))
     os.execvpe(command[0], command, env)
 
 

@@ -2,7 +2,10 @@
 # The Seldon Core 1 microservice around the kaizen recommender, in its own pinned environment
 # (seldon-core pins old Flask, numpy and protobuf). Runs as the non-root `seldon` user (uid 8888,
 # Seldon's convention). Build context: the repository root.
-FROM python:3.11-slim-bookworm
+# PYTHON_BASE_IMAGE names the base, for a company that pulls through its own registry mirror.
+ARG PYTHON_BASE_IMAGE=python:3.11-slim-bookworm
+# checkov:skip=CKV_DOCKER_7: the tag is pinned in the ARG's default above
+FROM ${PYTHON_BASE_IMAGE}
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -20,6 +23,7 @@ RUN pip install --no-cache-dir --no-deps /opt/kaizen && pip check
 ENV PREDICTIVE_UNIT_HTTP_SERVICE_PORT=9000 \
     PREDICTIVE_UNIT_GRPC_SERVICE_PORT=5001 \
     PREDICTIVE_UNIT_METRICS_SERVICE_PORT=6000 \
+    KAIZEN_HOST=0.0.0.0 \
     GUNICORN_WORKERS=2 \
     GUNICORN_THREADS=1 \
     GRPC_WORKERS=1
@@ -31,4 +35,6 @@ EXPOSE 9000 5001 6000
 # @champion; /health/ping answers as soon as the microservice is up.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=30 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/ping' % os.environ['PREDICTIVE_UNIT_HTTP_SERVICE_PORT'], timeout=2)"]
-CMD ["seldon-core-microservice", "kaizen.serving.seldon_model.SeldonRecommender", "--service-type", "MODEL", "--log-level", "INFO"]
+# seldon-core-microservice through kaizen's launcher, which binds to KAIZEN_HOST (all interfaces
+# inside the container; the engine decides what is published).
+CMD ["python", "-m", "kaizen.serving.microservice", "kaizen.serving.seldon_model.SeldonRecommender", "--service-type", "MODEL", "--log-level", "INFO"]

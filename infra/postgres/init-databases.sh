@@ -50,3 +50,18 @@ for component in shop airflow mlflow feast; do
 done
 # MLflow's basic-auth users and permissions: a database of its own, owned by the mlflow role.
 provision "${prefix}mlflow" "${prefix}mlflow_auth" "KAIZEN_MLFLOW_DB_PASSWORD"
+
+# The model server's login: it may connect to the shop database and, once the shop's migrations
+# have run (kaizen.shop.schema.migrate grants it), insert prediction rows; nothing else.
+if [ -z "${KAIZEN_SERVING_DB_PASSWORD:-}" ]; then
+  echo "init-databases: KAIZEN_SERVING_DB_PASSWORD is empty; refusing to create role ${prefix}serving" >&2
+  exit 1
+fi
+psql_admin --dbname postgres -v role="${prefix}serving" -v database="${prefix}shop" <<'SQL'
+\getenv password KAIZEN_SERVING_DB_PASSWORD
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'role') \gexec
+SQL
+echo "init-databases: role ${prefix}serving may connect to ${prefix}shop"

@@ -38,6 +38,7 @@ resource "kubernetes_secret_v1" "kaizen_env" {
   data = {
     KAIZEN_SHOP_DB_URL       = "postgresql://shop:${var.db_passwords.shop}@${local.db_host}:${local.db_port}/shop?sslmode=${local.db_sslmode}"
     KAIZEN_FEAST_DB_URL      = "postgresql://feast:${var.db_passwords.feast}@${local.db_host}:${local.db_port}/feast?sslmode=${local.db_sslmode}"
+    MLFLOW_TRACKING_USERNAME = var.mlflow_admin.username
     MLFLOW_TRACKING_PASSWORD = var.mlflow_admin.password
   }
 }

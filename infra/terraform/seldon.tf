@@ -61,7 +61,10 @@ resource "kubernetes_manifest" "model_server" {
               imagePullPolicy = "IfNotPresent"
               env = [
                 { name = "MLFLOW_TRACKING_URI", value = local.mlflow_url },
-                { name = "MLFLOW_TRACKING_USERNAME", value = local.kaizen_env.MLFLOW_TRACKING_USERNAME },
+                {
+                  name      = "MLFLOW_TRACKING_USERNAME"
+                  valueFrom = { secretKeyRef = { name = kubernetes_secret_v1.kaizen_env.metadata[0].name, key = "MLFLOW_TRACKING_USERNAME" } }
+                },
                 {
                   name      = "MLFLOW_TRACKING_PASSWORD"
                   valueFrom = { secretKeyRef = { name = kubernetes_secret_v1.kaizen_env.metadata[0].name, key = "MLFLOW_TRACKING_PASSWORD" } }

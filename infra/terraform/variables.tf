@@ -95,6 +95,11 @@ variable "postgres_admin_password" {
   type        = string
   description = "Password of the PostgreSQL superuser: of the in-cluster server, or external_database.admin_user's. Used by the kaizen-db-init Job only."
   sensitive   = true
+
+  validation {
+    condition     = length(var.postgres_admin_password) >= 16
+    error_message = "postgres_admin_password needs 16 or more characters; it may not be empty."
+  }
 }
 
 variable "db_passwords" {
@@ -158,6 +163,21 @@ variable "airflow_secrets" {
   })
   description = "Airflow's Fernet key (urlsafe base64 of 32 bytes), [api] secret_key, [api_auth] jwt_secret, the admin user's password and the Celery broker's Redis password."
   sensitive   = true
+
+  # An empty Fernet key stores connections in clear, an empty JWT secret lets anyone mint tokens,
+  # an empty Redis password opens the broker.
+  validation {
+    condition     = alltrue([for name, value in var.airflow_secrets : length(value) >= 16])
+    error_message = "Every airflow_secrets value needs 16 or more characters; none may be empty."
+  }
+  validation {
+    condition     = length(var.airflow_secrets.fernet_key) == 44 && can(base64decode(replace(replace(var.airflow_secrets.fernet_key, "-", "+"), "_", "/")))
+    error_message = "airflow_secrets.fernet_key must be a Fernet key: urlsafe base64 of 32 bytes (44 characters)."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]+$", var.airflow_secrets.redis_password))
+    error_message = "airflow_secrets.redis_password may use [A-Za-z0-9_-] only: it goes into the broker URL unescaped."
+  }
 }
 
 # --- MLflow ----------------------------------------------------------------------------------
@@ -186,6 +206,11 @@ variable "mlflow_flask_secret_key" {
   type        = string
   description = "MLFLOW_FLASK_SERVER_SECRET_KEY: CSRF protection of the basic-auth app, the same for every replica."
   sensitive   = true
+
+  validation {
+    condition     = length(var.mlflow_flask_secret_key) >= 16
+    error_message = "mlflow_flask_secret_key needs 16 or more characters; it may not be empty."
+  }
 }
 
 variable "mlflow_s3" {

@@ -80,6 +80,19 @@ def logs(service: str | None, lines: int, follow: bool) -> None:
     subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *map(str, files)])
 
 
+@main.command("compose-env")
+@click.argument("path", default=".env", type=click.Path(dir_okay=False, path_type=Path))
+def compose_env(path: Path) -> None:
+    """Write the docker compose stack's .env with every secret generated (mode 0600)."""
+    from kaizen.stack.compose import write_env
+
+    try:
+        write_env(path)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {path}: defaults from .env.example, every secret generated; readable by you only")
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def airflow(args: tuple[str, ...]) -> None:

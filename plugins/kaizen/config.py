@@ -47,6 +47,11 @@ class Settings:
     airflow_db_url: str = _setting("KAIZEN_AIRFLOW_DB_URL", "", "Airflow's metadata database.")
     mlflow_db_url: str = _setting("KAIZEN_MLFLOW_DB_URL", "", "MLflow's backend store.")
     feast_db_url: str = _setting("KAIZEN_FEAST_DB_URL", "", "Feast's SQL registry and PostgreSQL online store.")
+    prediction_log_db_url: str = _setting(
+        "KAIZEN_PREDICTION_LOG_DB_URL",
+        "",
+        "The model server's login for its prediction log: may insert prediction rows, nothing else. Empty: no log.",
+    )
 
     feast_online_store: str = _setting(
         "KAIZEN_FEAST_ONLINE_STORE", "postgres", "Feast online store: postgres (the feast database) or redis (KAIZEN_REDIS_URL)."
@@ -141,6 +146,11 @@ class Settings:
             airflow_url=self.airflow_url or f"http://{self.host}:{self.airflow_port}",
             feature_server_url=self.feature_server_url or f"http://{self.host}:{self.feature_server_port}",
         )
+
+    @property
+    def serving_db_role(self) -> str:
+        """The model server's database role, as the stacks provision it: insert-only on the prediction log."""
+        return f"{self.database_prefix}serving"
 
     def as_env(self) -> dict[str, str]:
         """The settings as environment variables, for child processes and stack.env."""

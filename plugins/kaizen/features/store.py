@@ -17,7 +17,7 @@ import weakref
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 import pyarrow.compute as pc
@@ -92,7 +92,9 @@ def online_store_config(kind: str, feast_db_url: str, redis_url: str = "") -> di
         "database": url.path.lstrip("/"),
         "user": unquote(url.username or ""),
         "password": unquote(url.password or ""),
-        "sslmode": "disable",
+        # The URL's own sslmode (Terraform's URLs say require); without one, libpq's default
+        # `prefer` would still fail on servers without TLS through Feast, hence disable.
+        "sslmode": parse_qs(url.query).get("sslmode", ["disable"])[0],
     }
 
 

@@ -11,7 +11,6 @@ would put late events in the wrong day and make re-runs depend on history.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -63,7 +62,7 @@ def ingest_days(settings: Settings, days: list[date], run_id: str, now: datetime
     Raises DataQualityError after writing, when the quarantined share exceeds
     ``settings.ingest_max_bad_rate``.
     """
-    migrate(settings.shop_db_url)
+    migrate(settings.shop_db_url, settings.serving_db_role)
     start = datetime.combine(days[0], time(), timezone.utc)
     end = datetime.combine(days[-1] + timedelta(days=1), time(), timezone.utc)
     table = source.read_events(settings.shop_db_url, start, end)

@@ -37,7 +37,10 @@ class ModelServerClient:
             if value is not None:
                 payload["jsonData"][name] = value
         started = time.perf_counter()
-        response = self.http.post(self.base + PREDICTIONS, json=payload, timeout=self.timeout_s)
+        try:
+            response = self.http.post(self.base + PREDICTIONS, json=payload, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise ModelServerError(f"model server at {self.base} unreachable: {exc}") from exc
         latency_ms = (time.perf_counter() - started) * 1000
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         if response.status_code != 200:

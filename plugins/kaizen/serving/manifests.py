@@ -13,6 +13,16 @@ from __future__ import annotations
 
 STRATEGIES = ("replace", "canary", "shadow")
 API_VERSION = "machinelearning.seldon.io/v1"
+# The names Terraform gives the SeldonDeployment, its main predictor and the Secret that holds
+# MLflow's credentials (infra/terraform/seldon.tf, secrets.tf): the "model-server" Service
+# selects the main predictor's pods (label seldon-app=<deployment>-<predictor>).
+DEPLOYMENT = "model-server"
+MAIN_PREDICTOR = "default"
+CREDENTIALS_SECRET = "kaizen-env"
+
+
+def _from_secret(name: str) -> dict:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": name}}}
 
 
 def predictor(name: str, image: str, model_name: str, version: str, tracking_uri: str, replicas: int, **extra) -> dict:
@@ -32,6 +42,8 @@ def predictor(name: str, image: str, model_name: str, version: str, tracking_uri
                             "image": image,
                             "env": [
                                 {"name": "MLFLOW_TRACKING_URI", "value": tracking_uri},
+                                _from_secret("MLFLOW_TRACKING_USERNAME"),
+                                _from_secret("MLFLOW_TRACKING_PASSWORD"),
                                 {"name": "KAIZEN_MODEL_NAME", "value": model_name},
                                 {"name": "KAIZEN_MODEL_VERSION", "value": version},
                             ],
@@ -71,20 +83,21 @@ def seldon_deployment(
         raise ValueError("canary_percent must be between 1 and 99")
     common = {"image": image, "model_name": model_name, "tracking_uri": tracking_uri}
     if strategy == "replace":
-        predictors = [predictor("main", version=new_version, replicas=replicas, traffic=100, **common)]
+        predictors = [predictor(MAIN_PREDICTOR, version=new_version, replicas=replicas, traffic=100, **common)]
     elif strategy == "canary":
         predictors = [
-            predictor("main", version=current_version, replicas=replicas, traffic=100 - canary_percent, **common),
+            predictor(MAIN_PREDICTOR, version=current_version, replicas=replicas, traffic=100 - canary_percent,
+                      **common),
             predictor("canary", version=new_version, replicas=1, traffic=canary_percent, **common),
         ]
     else:
         predictors = [
-            predictor("main", version=current_version, replicas=replicas, traffic=100, **common),
+            predictor(MAIN_PREDICTOR, version=current_version, replicas=replicas, traffic=100, **common),
             predictor("shadow", version=new_version, replicas=1, shadow=True, **common),
         ]
     return {
         "apiVersion": API_VERSION,
         "kind": "SeldonDeployment",
-        "metadata": {"name": "kaizen-recommender", "namespace": namespace, "labels": {"app": "kaizen"}},
-        "spec": {"name": "kaizen-recommender", "protocol": "seldon", "predictors": predictors},
+        "metadata": {"name": DEPLOYMENT, "namespace": namespace, "labels": {"app": "kaizen"}},
+        "spec": {"name": DEPLOYMENT, "protocol": "seldon", "predictors": predictors},
     }

@@ -1,6 +1,6 @@
 """The Seldon Core 1 model class: serves whatever version ``@champion`` names in MLflow.
 
-``seldon-core-microservice kaizen.serving.seldon_model.SeldonRecommender --service-type MODEL``
+``python -m kaizen.serving.microservice kaizen.serving.seldon_model.SeldonRecommender --service-type MODEL``
 
 Every worker polls the registry; when the alias moves it loads the new version beside
 the old one and swaps a single reference, so requests in flight finish on the version
@@ -14,8 +14,8 @@ Request (``jsonData``)::
 Items the catalogue marks unavailable, and with ``category`` items of other categories,
 are dropped (Feast's ``serving_v1`` online features, asked with a timeout); without online
 features the answer says ``"features": "fallback"`` and is served unfiltered. Every
-answer is logged to the shop database's ``prediction_log`` (when KAIZEN_SHOP_DB_URL is
-set), where monitoring joins it with the clicks that follow.
+answer is logged to ``prediction_log`` (KAIZEN_PREDICTION_LOG_DB_URL, a login that may
+only insert there), where monitoring joins it with the clicks that follow.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ class SeldonRecommender:
 
     def load(self) -> None:
         """Called by seldon-core once per worker process: first load, then keep watching."""
-        if self.settings.shop_db_url:
-            self.predictions = PredictionLog(self.settings.shop_db_url)
+        if self.settings.prediction_log_db_url:
+            self.predictions = PredictionLog(self.settings.prediction_log_db_url)
         self.refresh()
         # Everything loaded so far lives as long as the worker: out of the collector's reach,
         # a full collection takes under a millisecond instead of ~50 ms stalls mid-traffic.

@@ -5,12 +5,16 @@ from __future__ import annotations
 from importlib import resources
 
 import psycopg2
+from psycopg2 import sql
 
 MIGRATIONS = resources.files("kaizen.shop") / "migrations"
 
 
-def migrate(shop_db_url: str) -> list[str]:
-    """Apply pending migrations in one transaction each; returns the names applied."""
+def migrate(shop_db_url: str, prediction_writer: str | None = None) -> list[str]:
+    """Apply pending migrations in one transaction each; returns the names applied.
+
+    ``prediction_writer``, when that role exists, may then insert into the prediction log and
+    do nothing else (the model server's login; the stacks provision it)."""
     applied_now = []
     conn = psycopg2.connect(shop_db_url)
     try:
@@ -30,6 +34,11 @@ def migrate(shop_db_url: str) -> list[str]:
                 cur.execute(migration.read_text())
                 cur.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (migration.name,))
             applied_now.append(migration.name)
+        if prediction_writer:
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (prediction_writer,))
+                if cur.fetchone():
+                    cur.execute(sql.SQL("GRANT INSERT ON prediction_log TO {}").format(sql.Identifier(prediction_writer)))
     finally:
         conn.close()
     return applied_now

@@ -45,6 +45,7 @@ def airflow_env(settings: Settings, secrets: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": settings.host,
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }
 

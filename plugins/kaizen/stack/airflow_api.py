@@ -83,3 +83,27 @@ class AirflowClient:
             if time.monotonic() > deadline:
                 raise AirflowError(f"{dag_id} run {run_id} still {state} after {timeout_s:.0f} s")
             time.sleep(1)
+
+    def run(self, dag_id: str, conf: dict | None = None, say: Callable[[str], None] | None = None,
+            timeout_s: float = 900.0) -> str:
+        """Unpause, trigger and follow ``dag_id`` until its run ends, saying each task's state as
+        it changes; the run id. Raises AirflowError naming the failed tasks unless it succeeded."""
+        self.wait_for_dag(dag_id)
+        self.unpause(dag_id)
+        run_id = self.trigger(dag_id, conf)
+        say = say or (lambda _: None)
+        say(f"triggered {dag_id} run {run_id}")
+        started = time.monotonic()
+        reported: dict[str, str | None] = {}
+
+        def progress(tasks: dict[str, str | None]) -> None:
+            for task_id, state in tasks.items():
+                if state and reported.get(task_id) != state:
+                    say(f"  [{time.monotonic() - started:5.1f}s] {task_id}: {state}")
+                    reported[task_id] = state
+
+        state = self.wait_for_run(dag_id, run_id, timeout_s=timeout_s, on_change=progress)
+        if state != "success":
+            failed = [t for t, s in reported.items() if s in ("failed", "upstream_failed")]
+            raise AirflowError(f"{dag_id} run {run_id} {state} (tasks {failed}); see the Airflow UI at {self.base}")
+        return run_id

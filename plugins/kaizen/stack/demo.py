@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Callable
 
 import psycopg2
@@ -40,27 +39,7 @@ def airflow_client(settings: Settings) -> AirflowClient:
 
 def run_dag(settings: Settings, dag_id: str, conf: dict | None = None, say: Callable[[str], None] = log.info) -> str:
     """Trigger ``dag_id`` over REST and wait, reporting each task's state as it changes."""
-    client = airflow_client(settings)
-    client.wait_for_dag(dag_id)
-    client.unpause(dag_id)
-    run_id = client.trigger(dag_id, conf)
-    say(f"triggered {dag_id} run {run_id}")
-    started = time.monotonic()
-    reported: dict[str, str | None] = {}
-
-    def progress(tasks: dict[str, str | None]) -> None:
-        for task_id, state in tasks.items():
-            if state and reported.get(task_id) != state:
-                say(f"  [{time.monotonic() - started:5.1f}s] {task_id}: {state}")
-                reported[task_id] = state
-
-    state = client.wait_for_run(dag_id, run_id, on_change=progress)
-    if state != "success":
-        failed = [t for t, s in reported.items() if s in ("failed", "upstream_failed")]
-        raise RuntimeError(
-            f"{dag_id} run {run_id} {state} (tasks {failed}); see the Airflow UI at {settings.airflow_url}"
-        )
-    return run_id
+    return airflow_client(settings).run(dag_id, conf, say)
 
 
 def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:

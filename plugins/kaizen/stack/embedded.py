@@ -45,14 +45,20 @@ def private_env(prefix: str) -> dict[str, str]:
     # Not under a private temporary directory: as root the cluster runs as the postgres
     # OS user, which must be able to enter the home.
     home = Path(tempfile.mkdtemp(prefix=prefix))
-    home.chmod(0o755)
+    home.chmod(0o711)
     ports = [f.metadata["env"] for f in dataclasses.fields(Settings) if f.name.endswith("_port") and f.default]
     return {"KAIZEN_HOME": str(home), "KAIZEN_DATABASE_URL": "", **{v: str(postgres.free_port()) for v in ports}}
 
 
 def resolve(settings: Settings) -> Stack:
     """Work out URLs, ports and secrets without starting anything."""
+    # Others may pass through the home (the cluster's OS user must reach its data directory)
+    # but not list it; what holds secrets (Airflow's generated password, logs) is owner-only.
     settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.chmod(0o711)
+    for private in (airflow.airflow_home(settings), settings.home / "logs"):
+        private.mkdir(exist_ok=True)
+        private.chmod(0o700)
     generated = secrets.load_or_create(settings.home)
     cluster = None
     if settings.database_url:
@@ -77,9 +83,18 @@ def resolve(settings: Settings) -> Stack:
         mlflow_db_url=settings.mlflow_db_url or urls["mlflow"],
         feast_db_url=settings.feast_db_url or urls["feast"],
     )
-    env = {**os.environ, **settings.as_env(), **airflow.airflow_env(settings, generated)}
+    settings = dataclasses.replace(
+        settings,
+        prediction_log_db_url=settings.prediction_log_db_url or postgres.with_database(
+            postgres.component_url(admin_url, settings.serving_db_role, generated["KAIZEN_SERVING_DB_PASSWORD"]),
+            f"{settings.database_prefix}shop",
+        ),
+    )
+    airflow_env = airflow.airflow_env(settings, generated)
+    env = {**os.environ, **settings.as_env(), **airflow_env}
     return Stack(
-        settings, admin_url, services(settings, cluster, admin_url), Supervisor(settings.home), env, generated, cluster
+        settings, admin_url, services(settings, cluster, admin_url, airflow_env), Supervisor(settings.home), env,
+        generated, cluster,
     )
 
 
@@ -87,7 +102,9 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
     stack = resolve(settings)
     sup = stack.supervisor
     sup.write_config([s.program for s in stack.services if s.program])
-    sup.start_daemon(stack.env)
+    # supervisord itself, and so each program, starts from the caller's environment and KAIZEN_HOME
+    # only; every program's own variables are in its section of the (owner-only) configuration.
+    sup.start_daemon({**os.environ, "KAIZEN_HOME": str(stack.settings.home)})
     _remember(stack.settings)
 
     if stack.cluster:
@@ -100,8 +117,12 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
         stack.settings.database_prefix,
         {c: secrets.db_password(stack.secrets, c) for c in postgres.COMPONENTS},
     )
+    postgres.provision_writer(
+        stack.admin_url, stack.settings.serving_db_role, stack.secrets["KAIZEN_SERVING_DB_PASSWORD"],
+        f"{stack.settings.database_prefix}shop",
+    )
     log.info("migrating the shop's schema and Airflow's metadata database")
-    migrate_shop(stack.settings.shop_db_url)
+    migrate_shop(stack.settings.shop_db_url, stack.settings.serving_db_role)
     from kaizen.features.store import write_config  # imports Feast: only here, not for status
 
     write_config(stack.settings)  # feast serve reads it at start
@@ -121,7 +142,7 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
 def _remember(settings: Settings) -> None:
     """Write what ``up`` generated so later commands (CLI, tests) find the same stack."""
     keep = ("KAIZEN_POSTGRES_PORT", "KAIZEN_SHOP_DB_URL", "KAIZEN_AIRFLOW_DB_URL", "KAIZEN_MLFLOW_DB_URL",
-            "KAIZEN_FEAST_DB_URL")
+            "KAIZEN_FEAST_DB_URL", "KAIZEN_PREDICTION_LOG_DB_URL")
     env = settings.as_env()
     write_env_file(settings.home / STACK_ENV_FILE, {key: env[key] for key in keep})
 

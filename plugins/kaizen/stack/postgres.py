@@ -187,6 +187,23 @@ def provision(admin_url: str, prefix: str, passwords: dict[str, str]) -> dict[st
     return urls
 
 
+def provision_writer(admin_url: str, name: str, password: str, database: str) -> str:
+    """Create (or update) a login role that may connect to ``database`` and nothing more;
+    its table grants come from the database's owner (``kaizen.shop.schema.migrate``). Its URL."""
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+            verb = sql.SQL("ALTER") if cur.fetchone() else sql.SQL("CREATE")
+            role = sql.Identifier(name)
+            cur.execute(sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(verb, role, sql.Literal(password)))
+            cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role))
+    finally:
+        conn.close()
+    return with_database(component_url(admin_url, name, password), database)
+
+
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))

@@ -15,13 +15,15 @@ NAMES = (
     "KAIZEN_AIRFLOW_DB_PASSWORD",
     "KAIZEN_MLFLOW_DB_PASSWORD",
     "KAIZEN_FEAST_DB_PASSWORD",
+    "KAIZEN_SERVING_DB_PASSWORD",
     "AIRFLOW__API_AUTH__JWT_SECRET",
     "AIRFLOW__API__SECRET_KEY",
     "AIRFLOW__CORE__FERNET_KEY",
 )
 
 
-def _generate(name: str) -> str:
+def generate(name: str) -> str:
+    """A new value for the secret ``name``: a Fernet key for Airflow's, 32 hex digits otherwise."""
     if name == "AIRFLOW__CORE__FERNET_KEY":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     return secrets.token_hex(16)
@@ -33,7 +35,7 @@ def load_or_create(home: Path) -> dict[str, str]:
     values = read_env_file(path)
     missing = [name for name in NAMES if name not in values]
     if missing:
-        values.update({name: _generate(name) for name in missing})
+        values.update({name: generate(name) for name in missing})
         write_env_file(path, values)
     return values
 

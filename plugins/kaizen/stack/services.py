@@ -41,9 +41,22 @@ def serving_venv() -> Path:
     return Path(os.environ.get("KAIZEN_SERVING_VENV") or PROJECT_DIR / ".venv" / "serving")
 
 
-def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str) -> list[Service]:
+# What the model server may know: no database login but its insert-only one.
+_NOT_FOR_SERVING = ("KAIZEN_DATABASE_URL", "KAIZEN_SHOP_DB_URL", "KAIZEN_AIRFLOW_DB_URL", "KAIZEN_MLFLOW_DB_URL",
+                    "KAIZEN_FEAST_DB_URL")
+
+
+def services(
+    settings: Settings, cluster: PrivateCluster | None, admin_url: str, airflow_env: dict[str, str]
+) -> list[Service]:
+    """The stack's services. Each program gets only its own variables (supervisord's
+    configuration is private to the owner): Airflow's secrets reach Airflow alone, database
+    logins only the component they belong to."""
     bin_dir = Path(sys.executable).parent
     airflow_health = _airflow_health(settings)
+    kaizen_env = settings.as_env()
+    airflow_program_env = {**kaizen_env, **airflow_env}
+    serving_env = {k: v for k, v in kaizen_env.items() if k not in _NOT_FOR_SERVING}
     postgres_program = (
         Program("postgres", cluster.server_command(), user=cluster.os_user, stopsignal="INT", priority=10)
         if cluster
@@ -57,7 +70,6 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
                 "mlflow",
                 [
                     str(bin_dir / "mlflow"), "server",
-                    "--backend-store-uri", sqlalchemy_url(settings.mlflow_db_url),
                     "--serve-artifacts",
                     "--artifacts-destination", str(settings.home / "mlflow" / "artifacts"),
                     "--host", settings.host,
@@ -65,8 +77,12 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
                     "--workers", "2",
                     "--allowed-hosts", f"{settings.host}:{settings.mlflow_port},localhost:{settings.mlflow_port}",
                 ],
-                # The job runner would add 7 workers (~1.8 GB); the stack does not use it.
-                env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                env={
+                    # Not --backend-store-uri: a password on a command line is visible in `ps`.
+                    "MLFLOW_BACKEND_STORE_URI": sqlalchemy_url(settings.mlflow_db_url),
+                    # The job runner would add 7 workers (~1.8 GB); the stack does not use it.
+                    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                },
                 priority=20,
             ),
             lambda: _http_health(f"{settings.mlflow_tracking_uri}/health"),
@@ -74,26 +90,30 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
         ),
         Service(
             "airflow-api-server",
-            Program("airflow-api-server", airflow_command("api-server"), priority=30),
+            Program("airflow-api-server", airflow_command("api-server"), env=airflow_program_env, priority=30),
             lambda: airflow_health("metadatabase"),
             settings.airflow_url,
             uses_airflow_db=True,
         ),
         Service(
             "airflow-scheduler",
-            Program("airflow-scheduler", airflow_command("scheduler"), priority=30),
+            # --skip-serve-logs: Airflow's log server binds every interface, and the api-server
+            # reads task logs straight from the shared log directory here.
+            Program("airflow-scheduler", airflow_command("scheduler", "--skip-serve-logs"), env=airflow_program_env,
+                    priority=30),
             lambda: airflow_health("scheduler"),
             uses_airflow_db=True,
         ),
         Service(
             "airflow-dag-processor",
-            Program("airflow-dag-processor", airflow_command("dag-processor"), priority=30),
+            Program("airflow-dag-processor", airflow_command("dag-processor"), env=airflow_program_env, priority=30),
             lambda: airflow_health("dag_processor"),
             uses_airflow_db=True,
         ),
         Service(
             "airflow-triggerer",
-            Program("airflow-triggerer", airflow_command("triggerer"), priority=30),
+            Program("airflow-triggerer", airflow_command("triggerer", "--skip-serve-logs"), env=airflow_program_env,
+                    priority=30),
             lambda: airflow_health("triggerer"),
             uses_airflow_db=True,
         ),
@@ -116,7 +136,8 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
             Program(
                 "model-server",
                 [
-                    str(serving_venv() / "bin" / "seldon-core-microservice"),
+                    # seldon-core-microservice, bound to KAIZEN_HOST instead of 0.0.0.0.
+                    str(serving_venv() / "bin" / "python"), "-m", "kaizen.serving.microservice",
                     "kaizen.serving.seldon_model.SeldonRecommender",
                     "--service-type", "MODEL",
                     "--http-port", str(settings.serving_port),
@@ -129,6 +150,7 @@ def services(settings: Settings, cluster: PrivateCluster | None, admin_url: str)
                     "--grpc-workers", "1",
                     "--log-level", "INFO",
                 ],
+                env=serving_env,
                 priority=40,
             ),
             lambda: _model_server_health(settings.model_server_url),

@@ -45,8 +45,8 @@ class Supervisor:
         return self.logs / f"{name}.log"
 
     def write_config(self, programs: list[Program]) -> None:
-        self.socket.parent.mkdir(parents=True, exist_ok=True)
-        self.logs.mkdir(parents=True, exist_ok=True)
+        self.socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)  # the api-server's log names the admin password
         lines = [
             "[unix_http_server]",
             f"file={self.socket}",
@@ -89,6 +89,8 @@ class Supervisor:
             if program.env:
                 pairs = ",".join(f'{key}="{_escape(value)}"' for key, value in program.env.items())
                 lines.append(f"environment={pairs}")
+        self.conf.touch(mode=0o600, exist_ok=True)  # programs' environments carry their passwords
+        self.conf.chmod(0o600)
         self.conf.write_text("\n".join(lines) + "\n")
 
     def is_running(self) -> bool:
