@@ -21,6 +21,7 @@ from kaizen.serving.client import ModelServerClient, ModelServerError
 log = logging.getLogger(__name__)
 
 SMOKE_REQUESTS = 50
+CONVERGED_ANSWERS = 10  # consecutive answers from the new version: every worker has loaded it
 
 
 class RolloutError(RuntimeError):
@@ -41,10 +42,8 @@ def verify(settings: Settings, version: str) -> dict:
     """Wait until ``version`` is served, then smoke-test it; raises on any failure."""
     client = ModelServerClient(settings.model_server_url)
     client.wait_for_version(version, timeout_s=settings.deploy_timeout_s)
-    # One worker answered the health check; every worker polls the registry on its own,
-    # so give the others one poll interval (and a load) to follow before judging answers.
-    time.sleep(settings.serving_poll_s + 1)
     sessions = smoke_sessions(settings)
+    _wait_until_every_worker_serves(client, version, sessions[0], settings.deploy_timeout_s)
     latencies = []
     for i in range(SMOKE_REQUESTS):
         answer = client.recommend(sessions[i % len(sessions)], k=20)
@@ -57,6 +56,19 @@ def verify(settings: Settings, version: str) -> dict:
     if p99 > settings.deploy_p99_budget_ms:
         raise ModelServerError(f"p99 latency {p99:.1f} ms exceeds the budget of {settings.deploy_p99_budget_ms} ms")
     return {"version": version, "smoke_requests": SMOKE_REQUESTS, "p50_ms": float(np.median(latencies)), "p99_ms": p99}
+
+
+def _wait_until_every_worker_serves(client: ModelServerClient, version: str, session: list[str], timeout_s: float) -> None:
+    """One worker answered the health check; each polls the registry on its own and loads
+    at its own pace (slower on a busy machine), so wait until answers agree before judging."""
+    deadline = time.monotonic() + timeout_s
+    streak = 0
+    while streak < CONVERGED_ANSWERS:
+        streak = streak + 1 if client.recommend(session, k=1).model_version == version else 0
+        if streak == 0:
+            if time.monotonic() > deadline:
+                raise ModelServerError(f"some model server workers still serve another version after {timeout_s:.0f} s")
+            time.sleep(0.2)
 
 
 def deploy(settings: Settings, version: str | None = None) -> dict:

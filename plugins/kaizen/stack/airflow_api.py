@@ -104,6 +104,18 @@ class AirflowClient:
 
         state = self.wait_for_run(dag_id, run_id, timeout_s=timeout_s, on_change=progress)
         if state != "success":
-            failed = [t for t, s in reported.items() if s in ("failed", "upstream_failed")]
-            raise AirflowError(f"{dag_id} run {run_id} {state} (tasks {failed}); see the Airflow UI at {self.base}")
+            failed = [t for t, s in reported.items() if s == "failed"]
+            logs = "".join(f"\n--- {task_id}'s log, last lines:\n{self.task_log(dag_id, run_id, task_id)}" for task_id in failed)
+            raise AirflowError(f"{dag_id} run {run_id} {state} (failed: {failed}); see the Airflow UI at {self.base}{logs}")
         return run_id
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, lines: int = 40) -> str:
+        """The last ``lines`` events of a task's latest try, as text (empty when there is none)."""
+        try_number = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}").get("try_number", 1)
+        body = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number or 1}",
+                            params={"full_content": "true"})
+        content = body.get("content") or []
+        if isinstance(content, str):
+            return "\n".join(content.splitlines()[-lines:])
+        events = [f"{e.get('level', '')} {e.get('event', '')}".strip() if isinstance(e, dict) else str(e) for e in content]
+        return "\n".join(events[-lines:])
