@@ -128,7 +128,8 @@ def run() -> dict:
             set_champion(tracking, "bench-recommender", version)
 
             seldon = _start(
-                [str(serving_venv() / "bin" / "seldon-core-microservice"), "kaizen.serving.seldon_model.SeldonRecommender",
+                [str(serving_venv() / "bin" / "python"), "-m", "kaizen.serving.microservice",
+                 "kaizen.serving.seldon_model.SeldonRecommender",
                  "--service-type", "MODEL", "--http-port", str(seldon_port), "--grpc-port", str(free_port()),
                  "--metrics-port", str(free_port()), "--workers", "2", "--threads", "1", "--log-level", "WARNING"],
                 env, work / "seldon.log",
