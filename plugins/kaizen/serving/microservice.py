@@ -13,6 +13,9 @@ what is published, and where.
 
 from __future__ import annotations
 
+import os
+import signal
+
 from seldon_core import gunicorn_utils, microservice
 
 from kaizen.config import Settings
@@ -44,7 +47,15 @@ def bind_to(host: str) -> None:
 
 def main() -> None:
     bind_to(Settings.from_env().host)
-    microservice.main()
+    try:
+        microservice.main()
+    finally:
+        # On SIGTERM gunicorn's arbiter (the REST server, in this process) stops its workers and
+        # exits; seldon-core would then wait for its gRPC and metrics processes (and the gRPC
+        # workers below them), which never got the signal. Pass it to the whole process group,
+        # so that a stop takes seconds, not the engine's grace period and a SIGKILL.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
 
 
 if __name__ == "__main__":
