@@ -8,11 +8,11 @@ INFRA := .venv/infra
 KAIZEN := $(ORCH)/bin/kaizen
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: help envs demo up down status clean test test-compose bench lock
+.PHONY: help envs demo up down status clean lint test test-compose bench lock
 
 help:
 	@echo "make demo    build the environments, start the embedded stack, train and serve a model"
-	@echo "make test    build the environments and run the test suite"
+	@echo "make test    build the environments, lint (ruff) and run the test suite"
 	@echo "make test-compose  build the images and run the pipeline in docker compose (docker or podman)"
 	@echo "make down    stop the embedded stack          make clean   stop it and delete .kaizen/"
 	@echo "make bench   run every benchmark (make bench-NAME runs one)"
@@ -58,7 +58,12 @@ down:
 clean: down
 	rm -rf .kaizen
 
-test: envs
+# ruff (pinned in requirements/orchestration.lock, configured in pyproject.toml): lint and format.
+lint: $(ORCH)/.installed
+	$(ORCH)/bin/ruff check .
+	$(ORCH)/bin/ruff format --check .
+
+test: envs lint
 	$(ORCH)/bin/python -m pytest
 
 # The production stack in containers (tests/test_compose_stack.py): docker, or podman with

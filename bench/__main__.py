@@ -7,7 +7,7 @@ import json
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -25,7 +25,7 @@ def main(names: list[str]) -> int:
         figures = {
             **figures,
             "bench_wall_s": round(time.perf_counter() - started, 1),
-            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()} {platform.node()} cpus={__import__('os').cpu_count()}",
         }
         RESULTS.mkdir(exist_ok=True)

@@ -7,7 +7,7 @@ import os
 import statistics
 import time
 import uuid
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg2
 from psycopg2 import sql

@@ -27,8 +27,18 @@ from kaizen.stack.postgres import free_port
 
 STANDINS = PROJECT_DIR / "tests" / "compose" / "standins" / "build.sh"
 STANDIN_PREFIX = "localhost/kaizen-standin/"
-LOAD = ["--profile", "cli", "run", "--rm", "kaizen-cli", "shop", "load", "--format", "retailrocket",
-        "/opt/kaizen/data/retailrocket-week/events.tsv"]
+LOAD = [
+    "--profile",
+    "cli",
+    "run",
+    "--rm",
+    "kaizen-cli",
+    "shop",
+    "load",
+    "--format",
+    "retailrocket",
+    "/opt/kaizen/data/retailrocket-week/events.tsv",
+]
 
 
 def timed(fn) -> float:
@@ -39,8 +49,9 @@ def timed(fn) -> float:
 
 def build_standins(engine: str, cold: bool) -> tuple[float, dict[str, str]]:
     if cold:
-        images = subprocess.run([engine, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
-                                text=True, check=True).stdout.split()
+        images = subprocess.run(
+            [engine, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=True
+        ).stdout.split()
         standins = [image for image in images if image.startswith(STANDIN_PREFIX)]
         if standins:
             subprocess.run([engine, "rmi", "--force", *standins], capture_output=True, check=True)
@@ -66,7 +77,7 @@ class ContainerMemory:
         while not self._stop.wait(3):
             self.peak_mb = max(self.peak_mb, self.measure())
 
-    def __enter__(self) -> "ContainerMemory":
+    def __enter__(self) -> ContainerMemory:
         self._thread.start()
         return self
 
@@ -80,8 +91,16 @@ def run() -> dict:
     if engine is None:
         raise SystemExit("bench compose: no container engine (tests/compose/setup-engine.sh installs podman)")
     figures: dict[str, float] = {}
-    overrides = {name: str(free_port()) for name in ("KAIZEN_AIRFLOW_PORT", "KAIZEN_MLFLOW_PORT", "KAIZEN_SERVING_PORT",
-                                                     "KAIZEN_SERVING_GRPC_PORT", "KAIZEN_SERVING_METRICS_PORT")}
+    overrides = {
+        name: str(free_port())
+        for name in (
+            "KAIZEN_AIRFLOW_PORT",
+            "KAIZEN_MLFLOW_PORT",
+            "KAIZEN_SERVING_PORT",
+            "KAIZEN_SERVING_GRPC_PORT",
+            "KAIZEN_SERVING_METRICS_PORT",
+        )
+    }
     standins_s = 0.0
     if engine == "podman":
         standins_s, images = build_standins(engine, cold=True)
@@ -102,8 +121,11 @@ def run() -> dict:
             compose.wait_healthy(900, say=lambda line: print(line, flush=True))
             figures["up_to_healthy_s"] = round(time.perf_counter() - started, 1)
             figures["shop_load_s"] = round(timed(lambda: compose.run(*LOAD, timeout=600)), 1)
-            airflow = AirflowClient(f"http://127.0.0.1:{settings['KAIZEN_AIRFLOW_PORT']}", "admin",
-                                    settings["KAIZEN_AIRFLOW_ADMIN_PASSWORD"])
+            airflow = AirflowClient(
+                f"http://127.0.0.1:{settings['KAIZEN_AIRFLOW_PORT']}",
+                "admin",
+                settings["KAIZEN_AIRFLOW_ADMIN_PASSWORD"],
+            )
             client = ModelServerClient(f"http://127.0.0.1:{settings['KAIZEN_SERVING_PORT']}")
             started = time.perf_counter()
             airflow.run("kaizen_e2e", say=lambda line: print(f"  {line}", flush=True), timeout_s=1500)
@@ -117,12 +139,26 @@ def run() -> dict:
     finally:
         compose.run("down", "-v", timeout=600)
     embedded = embedded_bench.run()
-    figures.update({f"embedded_{key}": value for key, value in embedded.items()
-                    if key in ("demo_warm_s", "stack_up_and_shop_load_s", "e2e_run_and_answer_s", "stack_pss_peak_mb",
-                               "stack_pss_idle_mb", "reference_fit_and_evaluate_s")})
+    figures.update(
+        {
+            f"embedded_{key}": value
+            for key, value in embedded.items()
+            if key
+            in (
+                "demo_warm_s",
+                "stack_up_and_shop_load_s",
+                "e2e_run_and_answer_s",
+                "stack_pss_peak_mb",
+                "stack_pss_idle_mb",
+                "reference_fit_and_evaluate_s",
+            )
+        }
+    )
     reference_s = embedded["reference_fit_and_evaluate_s"]
     figures["ratio_e2e_to_reference"] = round(figures["e2e_run_and_answer_s"] / reference_s, 1)
-    figures["ratio_e2e_compose_to_embedded"] = round(figures["e2e_run_and_answer_s"] / embedded["e2e_run_and_answer_s"], 2)
+    figures["ratio_e2e_compose_to_embedded"] = round(
+        figures["e2e_run_and_answer_s"] / embedded["e2e_run_and_answer_s"], 2
+    )
     figures["ratio_memory_idle_compose_to_embedded"] = round(
         figures["containers_rss_idle_mb"] / embedded["stack_pss_idle_mb"], 2
     )

@@ -155,7 +155,6 @@ def postgres_write_reference(store, url: str) -> float:
 def redis_reference(store, batches: list[list[str]]) -> list[float]:
     """The HMGETs Feast's Redis store pipelines, through a bare redis-py client."""
     import redis
-
     from feast.infra.online_stores.helpers import _mmh3, _redis_key
 
     fields = []
@@ -248,8 +247,11 @@ def measure_reads(store, kind: str, url: str, n: int) -> dict:
     figures[f"reference_p99_ms_{ref_name}"] = round(ref_p99, 3)
     figures[f"online_p99_ratio_to_reference_{kind}"] = round(sdk_p99 / ref_p99, 2)
     figures[f"online_reads_{kind}"] = READS
-    print(f"  {kind} reads: p50 {sdk_p50:.2f} ms, p99 {sdk_p99:.2f} ms (raw {ref_p99:.2f} ms); "
-          f"serving_v1 p50 {serving_p50:.2f} ms, p99 {serving_p99:.2f} ms", flush=True)
+    print(
+        f"  {kind} reads: p50 {sdk_p50:.2f} ms, p99 {sdk_p99:.2f} ms (raw {ref_p99:.2f} ms); "
+        f"serving_v1 p50 {serving_p50:.2f} ms, p99 {serving_p99:.2f} ms",
+        flush=True,
+    )
     return figures
 
 

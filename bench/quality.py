@@ -33,7 +33,6 @@ from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
 
 
-
 def generated_views(n_events: int, seed: int = 7) -> pd.DataFrame:
     """View events of a generated shop (Zipf popularity, successor structure, 30 days)."""
     _, chunks = generate(ShopSpec(events=n_events, seed=seed, days=30))

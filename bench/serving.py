@@ -78,9 +78,24 @@ def _wrk(url: str, body: dict, concurrency: int, workdir: Path, duration_s: int 
         f"wrk.body = {json.dumps(json.dumps(body))}\n"
     )
     out = subprocess.run(
-        ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{duration_s}s", "--latency",
-         "--timeout", "5s", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            str(min(concurrency, 2)),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{duration_s}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     requests_done = int(re.search(r"(\d+) requests in", out).group(1))
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
@@ -109,15 +124,35 @@ def run() -> dict:
         tracking = f"http://127.0.0.1:{mlflow_port}"
         bin_dir = Path(sys.executable).parent
         # mlflow models serve execs uvicorn by name: the orchestration env's bin goes first on PATH.
-        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-               "KAIZEN_MODEL_NAME": "bench-recommender", "KAIZEN_HOME": str(work),
-               "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-        processes = [_start(
-            [str(bin_dir / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{work}/mlflow.db",
-             "--serve-artifacts", "--artifacts-destination", str(work / "artifacts"),
-             "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"],
-            env, work / "mlflow.log",
-        )]
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": tracking,
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "KAIZEN_MODEL_NAME": "bench-recommender",
+            "KAIZEN_HOME": str(work),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        }
+        processes = [
+            _start(
+                [
+                    str(bin_dir / "mlflow"),
+                    "server",
+                    "--backend-store-uri",
+                    f"sqlite:///{work}/mlflow.db",
+                    "--serve-artifacts",
+                    "--artifacts-destination",
+                    str(work / "artifacts"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(mlflow_port),
+                    "--workers",
+                    "1",
+                ],
+                env,
+                work / "mlflow.log",
+            )
+        ]
         try:
             _wait(f"{tracking}/health", work / "mlflow.log")
             mlflow.set_tracking_uri(tracking)
@@ -128,25 +163,62 @@ def run() -> dict:
             set_champion(tracking, "bench-recommender", version)
 
             seldon = _start(
-                [str(serving_venv() / "bin" / "python"), "-m", "kaizen.serving.microservice",
-                 "kaizen.serving.seldon_model.SeldonRecommender",
-                 "--service-type", "MODEL", "--http-port", str(seldon_port), "--grpc-port", str(free_port()),
-                 "--metrics-port", str(free_port()), "--workers", "2", "--threads", "1", "--log-level", "WARNING"],
-                env, work / "seldon.log",
+                [
+                    str(serving_venv() / "bin" / "python"),
+                    "-m",
+                    "kaizen.serving.microservice",
+                    "kaizen.serving.seldon_model.SeldonRecommender",
+                    "--service-type",
+                    "MODEL",
+                    "--http-port",
+                    str(seldon_port),
+                    "--grpc-port",
+                    str(free_port()),
+                    "--metrics-port",
+                    str(free_port()),
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "1",
+                    "--log-level",
+                    "WARNING",
+                ],
+                env,
+                work / "seldon.log",
             )
             pyfunc = _start(
-                [str(bin_dir / "mlflow"), "models", "serve", "-m", f"models:/bench-recommender/{version}",
-                 "--env-manager", "local", "-h", "127.0.0.1", "-p", str(pyfunc_port), "-w", "2"],
-                env, work / "pyfunc.log",
+                [
+                    str(bin_dir / "mlflow"),
+                    "models",
+                    "serve",
+                    "-m",
+                    f"models:/bench-recommender/{version}",
+                    "--env-manager",
+                    "local",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(pyfunc_port),
+                    "-w",
+                    "2",
+                ],
+                env,
+                work / "pyfunc.log",
             )
             processes += [seldon, pyfunc]
             _wait(f"http://127.0.0.1:{seldon_port}/health/status", work / "seldon.log")
             _wait(f"http://127.0.0.1:{pyfunc_port}/ping", work / "pyfunc.log")
             targets = {
-                "": (seldon, f"http://127.0.0.1:{seldon_port}/api/v1.0/predictions",
-                     {"jsonData": {"items": SESSION, "k": 20}}),
-                "mlflow_serve_": (pyfunc, f"http://127.0.0.1:{pyfunc_port}/invocations",
-                                  {"dataframe_records": [{"items": SESSION, "k": 20}]}),
+                "": (
+                    seldon,
+                    f"http://127.0.0.1:{seldon_port}/api/v1.0/predictions",
+                    {"jsonData": {"items": SESSION, "k": 20}},
+                ),
+                "mlflow_serve_": (
+                    pyfunc,
+                    f"http://127.0.0.1:{pyfunc_port}/invocations",
+                    {"dataframe_records": [{"items": SESSION, "k": 20}]},
+                ),
             }
             for _, url, body in targets.values():
                 _wrk(url, body, 8, work, WARMUP_S)

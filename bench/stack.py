@@ -43,7 +43,7 @@ class StackMemory:
         self.peak_mb, self._stop = 0.0, threading.Event()
         self._thread = threading.Thread(target=self._sample, name="stack-memory", daemon=True)
 
-    def __enter__(self) -> "StackMemory":
+    def __enter__(self) -> StackMemory:
         self._thread.start()
         return self
 

@@ -30,10 +30,18 @@ from kaizen.serving.manifests import STRATEGIES
     tags=["kaizen", "serving"],
     doc_md=__doc__,
     params={
-        "version": Param("", type="string", description="Registry version to deploy; empty deploys the current @champion."),
-        "strategy": Param("replace", enum=list(STRATEGIES), description="replace, canary (traffic split) or shadow (mirrored)."),
-        "canary_percent": Param(10, type="integer", minimum=1, maximum=99, description="Traffic to the new version in a canary."),
-        "target": Param(Settings.from_env().deploy_target, enum=["local", "kubernetes"], description="Where to deploy."),
+        "version": Param(
+            "", type="string", description="Registry version to deploy; empty deploys the current @champion."
+        ),
+        "strategy": Param(
+            "replace", enum=list(STRATEGIES), description="replace, canary (traffic split) or shadow (mirrored)."
+        ),
+        "canary_percent": Param(
+            10, type="integer", minimum=1, maximum=99, description="Traffic to the new version in a canary."
+        ),
+        "target": Param(
+            Settings.from_env().deploy_target, enum=["local", "kubernetes"], description="Where to deploy."
+        ),
     },
 )
 def deploy_recommender():
@@ -42,14 +50,20 @@ def deploy_recommender():
         from kaizen.serving.manifest_store import render_and_store
 
         params = get_current_context()["params"]
-        return render_and_store(Settings.from_env(), params["version"] or None, params["strategy"], params["canary_percent"])
+        return render_and_store(
+            Settings.from_env(), params["version"] or None, params["strategy"], params["canary_percent"]
+        )
 
     @task
     def roll_out(rendered: dict) -> dict:
         from kaizen.serving.rollout import deploy
 
         if get_current_context()["params"]["target"] == "kubernetes":
-            return {"manifest": rendered["artifact"], "applied": False, "note": "apply with kubectl or the Terraform module"}
+            return {
+                "manifest": rendered["artifact"],
+                "applied": False,
+                "note": "apply with kubectl or the Terraform module",
+            }
         return deploy(Settings.from_env(), rendered["version"])
 
     roll_out(render_manifest())

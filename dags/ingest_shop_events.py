@@ -12,14 +12,14 @@ or *Backfill* in the UI.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.assets import LAKE_EVENTS
 from kaizen.config import Settings
 
-SHOP_OPENED = datetime.fromisoformat(Settings.from_env().shop_opened).replace(tzinfo=timezone.utc)
+SHOP_OPENED = datetime.fromisoformat(Settings.from_env().shop_opened).replace(tzinfo=UTC)
 
 
 @dag(
@@ -32,8 +32,16 @@ SHOP_OPENED = datetime.fromisoformat(Settings.from_env().shop_opened).replace(tz
     doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
-        "lateness_hours": Param(48, type="number", minimum=0, description="Re-read this many hours before the interval for late events."),
-        "max_bad_rate": Param(0.05, type="number", minimum=0, maximum=1, description="Fail the run when a larger share of rows is quarantined."),
+        "lateness_hours": Param(
+            48, type="number", minimum=0, description="Re-read this many hours before the interval for late events."
+        ),
+        "max_bad_rate": Param(
+            0.05,
+            type="number",
+            minimum=0,
+            maximum=1,
+            description="Fail the run when a larger share of rows is quarantined.",
+        ),
     },
 )
 def ingest_shop_events():

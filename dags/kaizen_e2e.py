@@ -25,7 +25,9 @@ from kaizen.models import CHAMPION, MODELS
     tags=["kaizen", "e2e"],
     doc_md=__doc__,
     params={
-        "model": Param(CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."),
+        "model": Param(
+            CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
+        ),
         "test_days": Param(2.0, type="number", minimum=0.1, description="Last days held out as the test window."),
     },
 )

@@ -28,16 +28,24 @@ from kaizen.models import CHAMPION, MODELS
     doc_md=__doc__,
     default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
     params={
-        "model": Param(CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."),
+        "model": Param(
+            CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
+        ),
         "train_days": Param(30, type="number", minimum=1, description="Days of history before the test window."),
         "test_days": Param(2, type="number", minimum=0.5, description="Last days held out to evaluate and gate on."),
         "tune": Param(False, type="boolean", description="Search hyper-parameters on a validation window first."),
         "tuning_budget": Param(6, type="integer", minimum=1, maximum=50, description="Trials when tuning."),
-        "primary_metric": Param("mrr_20", enum=["mrr_20", "hr_20", "ndcg_20"], description="The metric the challenger must win on."),
-        "margin": Param(0.0, type="number", minimum=0, description="How much better (absolute) the challenger must be."),
+        "primary_metric": Param(
+            "mrr_20", enum=["mrr_20", "hr_20", "ndcg_20"], description="The metric the challenger must win on."
+        ),
+        "margin": Param(
+            0.0, type="number", minimum=0, description="How much better (absolute) the challenger must be."
+        ),
         "tolerance": Param(0.01, type="number", minimum=0, description="How much worse it may be on HR@20 meanwhile."),
         "force_promote": Param(False, type="boolean", description="Promote even if the gate refuses (needs a reason)."),
-        "force_reason": Param("", type="string", description="Why the gate is overridden; required with force_promote."),
+        "force_reason": Param(
+            "", type="string", description="Why the gate is overridden; required with force_promote."
+        ),
     },
 )
 def train_recommender():

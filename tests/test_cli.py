@@ -22,10 +22,24 @@ def test_evaluate_on_the_retailrocket_week_matches_the_literature_protocol():
 
 def test_evaluate_with_separate_files_and_params(tmp_path):
     train, test = tmp_path / "train.txt", tmp_path / "test.txt"
-    train.write_text("SessionId\tItemId\tTime\n" + "".join(f"{s}\t{i}\t{s * 100 + n}\n" for s in range(1, 40) for n, i in enumerate((1, 2, 3))))
+    train.write_text(
+        "SessionId\tItemId\tTime\n"
+        + "".join(f"{s}\t{i}\t{s * 100 + n}\n" for s in range(1, 40) for n, i in enumerate((1, 2, 3)))
+    )
     test.write_text("SessionId\tItemId\tTime\n900\t1\t9000\n900\t2\t9001\n900\t3\t9002\n")
-    result = kaizen("evaluate", "--train", str(train), "--test", str(test), "--format", "sessionrec",
-                    "--model", "sr", "--param", "steps=2")
+    result = kaizen(
+        "evaluate",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--format",
+        "sessionrec",
+        "--model",
+        "sr",
+        "--param",
+        "steps=2",
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["params"] == {"steps": 2}

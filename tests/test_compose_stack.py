@@ -15,11 +15,12 @@ import os
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
-from kaizen.config import PROJECT_DIR, CHAMPION_ALIAS, read_env_file
+from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, read_env_file
 from kaizen.serving.client import ModelServerClient, ModelServerError
 from kaizen.stack.airflow_api import AirflowClient
 from kaizen.stack.compose import ComposeStack, find_engine, required_secrets, write_env
@@ -28,11 +29,26 @@ from kaizen.stack.postgres import free_port
 pytestmark = pytest.mark.compose
 
 STANDINS = PROJECT_DIR / "tests" / "compose" / "standins" / "build.sh"
-PORTS = ("KAIZEN_AIRFLOW_PORT", "KAIZEN_MLFLOW_PORT", "KAIZEN_SERVING_PORT", "KAIZEN_SERVING_GRPC_PORT",
-         "KAIZEN_SERVING_METRICS_PORT")
+PORTS = (
+    "KAIZEN_AIRFLOW_PORT",
+    "KAIZEN_MLFLOW_PORT",
+    "KAIZEN_SERVING_PORT",
+    "KAIZEN_SERVING_GRPC_PORT",
+    "KAIZEN_SERVING_METRICS_PORT",
+)
 # The README's command, word for word after `docker compose`.
-LOAD = ["--profile", "cli", "run", "--rm", "kaizen-cli", "shop", "load", "--format", "retailrocket",
-        "/opt/kaizen/data/retailrocket-week/events.tsv"]
+LOAD = [
+    "--profile",
+    "cli",
+    "run",
+    "--rm",
+    "kaizen-cli",
+    "shop",
+    "load",
+    "--format",
+    "retailrocket",
+    "/opt/kaizen/data/retailrocket-week/events.tsv",
+]
 
 
 def say(text: str) -> None:
@@ -97,7 +113,8 @@ def champion(settings: dict[str, str]) -> str:
     response = requests.get(
         f"{url(settings, 'KAIZEN_MLFLOW_PORT')}/api/2.0/mlflow/registered-models/alias",
         params={"name": settings["KAIZEN_MODEL_NAME"], "alias": CHAMPION_ALIAS},
-        auth=(settings["MLFLOW_AUTH_ADMIN_USERNAME"], settings["MLFLOW_AUTH_ADMIN_PASSWORD"]), timeout=10,
+        auth=(settings["MLFLOW_AUTH_ADMIN_USERNAME"], settings["MLFLOW_AUTH_ADMIN_PASSWORD"]),
+        timeout=10,
     )
     response.raise_for_status()
     return str(response.json()["model_version"]["version"])
@@ -124,7 +141,7 @@ def test_no_secret_on_any_command_line(e2e, settings):
     leaks = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
         leaks += [(pid, name) for name, value in secrets.items() if value in cmdline]
@@ -140,9 +157,18 @@ def test_files_holding_secrets_are_private(compose, e2e, settings):
         if not record["State"].get("Running"):
             continue
         found = subprocess.run(
-            [compose.engine, "exec", "-i", record["Name"].lstrip("/"), "sh", "-c",
-             "grep -rlF -f /dev/stdin /opt /home /tmp /etc 2>/dev/null | xargs -r stat -c '%a %n'"],
-            input=patterns, capture_output=True, text=True,
+            [
+                compose.engine,
+                "exec",
+                "-i",
+                record["Name"].lstrip("/"),
+                "sh",
+                "-c",
+                "grep -rlF -f /dev/stdin /opt /home /tmp /etc 2>/dev/null | xargs -r stat -c '%a %n'",
+            ],
+            input=patterns,
+            capture_output=True,
+            text=True,
         ).stdout.split("\n")
         loose = [line for line in found if line and not line.split()[0].endswith("00")]
         if loose:
@@ -152,33 +178,43 @@ def test_files_holding_secrets_are_private(compose, e2e, settings):
 
 def in_model_server(compose: ComposeStack, code: str) -> subprocess.CompletedProcess:
     """Run Python inside the model server's container, with its own credentials."""
-    return subprocess.run([compose.engine, "exec", compose.container("model-server"), "python", "-c", code],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [compose.engine, "exec", compose.container("model-server"), "python", "-c", code],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_the_model_servers_mlflow_user_cannot_move_an_alias(compose, e2e):
-    result = in_model_server(compose, (
-        "import os, requests; auth = (os.environ['MLFLOW_TRACKING_USERNAME'], os.environ['MLFLOW_TRACKING_PASSWORD']); "
-        "base = os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow/registered-models/alias'; "
-        "name = os.environ['KAIZEN_MODEL_NAME']; "
-        "print(requests.get(base, params={'name': name, 'alias': 'champion'}, auth=auth).status_code, "
-        "requests.post(base, json={'name': name, 'alias': 'champion', 'version': '1'}, auth=auth).status_code)"
-    ))
+    result = in_model_server(
+        compose,
+        (
+            "import os, requests; "
+            "auth = (os.environ['MLFLOW_TRACKING_USERNAME'], os.environ['MLFLOW_TRACKING_PASSWORD']); "
+            "base = os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow/registered-models/alias'; "
+            "name = os.environ['KAIZEN_MODEL_NAME']; "
+            "print(requests.get(base, params={'name': name, 'alias': 'champion'}, auth=auth).status_code, "
+            "requests.post(base, json={'name': name, 'alias': 'champion', 'version': '1'}, auth=auth).status_code)"
+        ),
+    )
     assert result.stdout.split() == ["200", "403"], result.stdout + result.stderr
 
 
 def test_the_model_servers_database_role_only_inserts_predictions(compose, e2e):
-    result = in_model_server(compose, (
-        "import os, psycopg2\n"
-        "conn = psycopg2.connect(os.environ['KAIZEN_PREDICTION_LOG_DB_URL'])\n"
-        "for query in ('SELECT count(*) FROM events', 'SELECT count(*) FROM products', "
-        "'SELECT count(*) FROM prediction_log', \"INSERT INTO events (session_id) VALUES ('x')\"):\n"
-        "    try:\n"
-        "        with conn, conn.cursor() as cur: cur.execute(query)\n"
-        "        print('allowed:', query)\n"
-        "    except psycopg2.errors.InsufficientPrivilege:\n"
-        "        print('refused')\n"
-    ))
+    result = in_model_server(
+        compose,
+        (
+            "import os, psycopg2\n"
+            "conn = psycopg2.connect(os.environ['KAIZEN_PREDICTION_LOG_DB_URL'])\n"
+            "for query in ('SELECT count(*) FROM events', 'SELECT count(*) FROM products', "
+            "'SELECT count(*) FROM prediction_log', \"INSERT INTO events (session_id) VALUES ('x')\"):\n"
+            "    try:\n"
+            "        with conn, conn.cursor() as cur: cur.execute(query)\n"
+            "        print('allowed:', query)\n"
+            "    except psycopg2.errors.InsufficientPrivilege:\n"
+            "        print('refused')\n"
+        ),
+    )
     assert result.stdout.split() == ["refused"] * 4, result.stdout + result.stderr
 
 

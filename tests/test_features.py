@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from kaizen.ingest import lake
 from kaizen.ingest.source import SOURCE_SCHEMA
 from kaizen.training.item_features import item_features, recent_popularity
 
-UTC = timezone.utc
+UTC = UTC
 D0 = datetime(2025, 3, 1, tzinfo=UTC)
 REDIS_URL = "redis://127.0.0.1:6379/11"
 ONLINE_VIEWS = ("item_activity", "item_catalog", "category_trend")
@@ -184,14 +184,21 @@ def test_online_store_choice_and_redis_connection_string():
 
 
 def test_render_config_sql_registry_duckdb_and_online_store(tmp_path):
-    settings = Settings.from_env({"KAIZEN_HOME": str(tmp_path), "KAIZEN_FEAST_DB_URL": "postgresql://feast:p%40ss@db:5433/feast"})
+    settings = Settings.from_env(
+        {"KAIZEN_HOME": str(tmp_path), "KAIZEN_FEAST_DB_URL": "postgresql://feast:p%40ss@db:5433/feast"}
+    )
     config = fstore.render_config(settings, online_store="postgres")
     assert config["registry"]["registry_type"] == "sql"
     assert config["registry"]["path"].startswith("postgresql+psycopg2://feast:p%40ss@db:5433/feast")
     assert config["offline_store"] == {"type": "duckdb"}
     assert config["online_store"] == {
-        "type": fstore.POSTGRES_ONLINE_STORE, "host": "db", "port": 5433, "database": "feast", "user": "feast",
-        "password": "p@ss", "sslmode": "disable",
+        "type": fstore.POSTGRES_ONLINE_STORE,
+        "host": "db",
+        "port": 5433,
+        "database": "feast",
+        "user": "feast",
+        "password": "p@ss",
+        "sslmode": "disable",
     }
     redis = fstore.render_config(settings, online_store="redis", redis_url="redis://:pw@redis:6379/1")
     assert redis["online_store"]["connection_string"] == 'redis:6379,db=1,password="pw"'
@@ -246,7 +253,11 @@ ONLINE_STORES = [
 def feast_env(fresh_db, tmp_path):
     """Settings over a hand-made lake and a fresh feast database, and the store options of one run."""
     write_lake(tmp_path / "lake")
-    env = {"KAIZEN_HOME": str(tmp_path / "home"), "KAIZEN_FEAST_DB_URL": fresh_db, "KAIZEN_LAKE_DIR": str(tmp_path / "lake")}
+    env = {
+        "KAIZEN_HOME": str(tmp_path / "home"),
+        "KAIZEN_FEAST_DB_URL": fresh_db,
+        "KAIZEN_LAKE_DIR": str(tmp_path / "lake"),
+    }
     settings = Settings.from_env(env)
     created = []
 
@@ -296,7 +307,11 @@ def test_refresh_applies_materialises_and_serves_online(feast_env, kind):
     assert list(online["item_id"]) == ["a", "c", "nope"]
     a, c, nope = (online.iloc[i] for i in range(3))
     # a's latest row (day 33): one view and one purchase in 30 days; its latest catalogue row.
-    assert (a["item_activity__views_30d"], a["item_activity__purchases_30d"], a["item_activity__carts_30d"]) == (1, 1, 0)
+    assert (a["item_activity__views_30d"], a["item_activity__purchases_30d"], a["item_activity__carts_30d"]) == (
+        1,
+        1,
+        0,
+    )
     assert a["item_catalog__price"] == 12.0 and a["item_catalog__category_id"] == "x" and a["item_catalog__available"]
     assert a["item_catalog__first_seen"] == pd.Timestamp(day(-10))
     assert a["category_trend__views_1d"] == 0 and a["category_trend__view_trend"] == 1.0
@@ -319,7 +334,9 @@ def test_materialising_the_same_window_again_changes_nothing(feast_env, kind):
     before = online_snapshot(store, settings)
     assert len(before) > 0
     for name, window in first["materialized"].items():
-        fstore.materialize(store, datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"]), [name])
+        fstore.materialize(
+            store, datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"]), [name]
+        )
     again = fstore.refresh(settings, **option)
     assert again["changed"] == {}  # nothing to apply the second time
     after = online_snapshot(store, settings)
@@ -331,7 +348,9 @@ def test_columnar_materialisation_writes_exactly_what_feasts_own_path_does(feast
     settings, options = feast_env
     ours = options(kind)
     encoded, encode = [], materialize_engine.encode
-    monkeypatch.setattr(materialize_engine, "encode", lambda batch, view, key: encoded.append(view.name) or encode(batch, view, key))
+    monkeypatch.setattr(
+        materialize_engine, "encode", lambda batch, view, key: encoded.append(view.name) or encode(batch, view, key)
+    )
     fstore.refresh(settings, **ours)
     assert set(encoded) == set(ONLINE_VIEWS)  # every view took the columnar path
     # Feast's local engine (a protobuf per value) and, on PostgreSQL, its executemany writer.
@@ -371,7 +390,9 @@ def test_training_rows_keep_the_values_in_force_at_their_time(feast_env):
     assert rows.loc[4, "category_id"] == "x" and rows.loc[4, "category_trend__views_1d"] == 1  # day 3's row
     assert rows.loc[4, "category_trend__views_prev_7d_avg"] == pytest.approx(1.0)
     # Session s3 (day 3) is known from the end of day 3 on.
-    assert math.isnan(rows.loc[3, "session_stats__session_length"]) and rows.loc[4, "session_stats__session_length"] == 2
+    assert (
+        math.isnan(rows.loc[3, "session_stats__session_length"]) and rows.loc[4, "session_stats__session_length"] == 2
+    )
     with pytest.raises(ValueError, match="session_id"):
         fstore.training_set(store, entities.drop(columns="session_id"), "recommender_v2")
     v1 = fstore.training_set(store, entities.drop(columns="session_id"))  # recommender_v1: items only
@@ -383,7 +404,7 @@ def test_late_events_reach_the_online_store_on_the_next_refresh(feast_env):
     option = options("postgres")
     fstore.refresh(settings, **option)
     # Day 35 is re-ingested with two more views of b (late events), and day 36 arrives.
-    late = EVENTS + [("s6", "b", "view", day(35, 8)), ("s6", "b", "view", day(35, 9)), ("s7", "a", "view", day(36, 1))]
+    late = [*EVENTS, ("s6", "b", "view", day(35, 8)), ("s6", "b", "view", day(35, 9)), ("s7", "a", "view", day(36, 1))]
     write_lake(settings.lake_dir, late)
     second = fstore.refresh(settings, **option)
     assert second["changed"] == {}
@@ -405,8 +426,14 @@ def test_apply_deletes_definitions_no_longer_in_the_repository(feast_env):
     option = options("postgres")
     store = fstore.feature_store(settings, **option)
     engineering.build(settings.lake_dir)
-    legacy_source = FileSource(name="item_daily_stats_source", path=str(engineering.table_path(settings.lake_dir, "item_activity")), timestamp_field="event_timestamp")
-    legacy = FeatureView(name="item_daily_stats", entities=[item], schema=[Field(name="views_1d", dtype=Int64)], source=legacy_source)
+    legacy_source = FileSource(
+        name="item_daily_stats_source",
+        path=str(engineering.table_path(settings.lake_dir, "item_activity")),
+        timestamp_field="event_timestamp",
+    )
+    legacy = FeatureView(
+        name="item_daily_stats", entities=[item], schema=[Field(name="views_1d", dtype=Int64)], source=legacy_source
+    )
     store.apply([item, legacy_source, legacy])
     applied = fstore.apply(store, settings.lake_dir)
     assert applied["changed"]["item_daily_stats"] == "DELETE" and applied["changed"]["item_activity"] == "CREATE"

@@ -11,7 +11,7 @@ from kaizen.training.evaluation import evaluate
 
 
 def events_of(spec: ShopSpec) -> pd.DataFrame:
-    products, chunks = generate(spec)
+    _, chunks = generate(spec)
     return pd.concat(list(chunks), ignore_index=True)
 
 
@@ -36,7 +36,10 @@ def test_structure_funnel_seasonality_and_new_items():
 def test_sequences_are_learnable():
     events = events_of(ShopSpec(events=100_000, seed=2, days=10))
     split = time_split(events.assign(event_id=range(len(events))), test_days=2)
-    sr, pop = evaluate(SequentialRules().fit(split.train), split.test), evaluate(Popularity().fit(split.train), split.test)
+    sr, pop = (
+        evaluate(SequentialRules().fit(split.train), split.test),
+        evaluate(Popularity().fit(split.train), split.test),
+    )
     assert sr["hr_20"] > 2 * pop["hr_20"]
 
 

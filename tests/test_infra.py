@@ -29,8 +29,8 @@ import yaml
 from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
-from kaizen.stack.embedded import resolve
 from kaizen.shop.schema import migrate
+from kaizen.stack.embedded import resolve
 from kaizen.stack.postgres import component_url, with_database
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
@@ -87,7 +87,11 @@ def infra_venv() -> Path:
 def infra_python(code: str, stdin: str = "", timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(infra_venv() / "bin" / "python"), "-c", code],
-        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_DIR,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_DIR,
     )
 
 
@@ -198,17 +202,21 @@ def test_no_plaintext_secret_in_compose():
 def test_depends_on_targets_exist_and_respect_profiles():
     for name, service in SERVICES.items():
         depends = service.get("depends_on") or {}
-        for target, condition in (depends.items() if isinstance(depends, dict) else [(t, {}) for t in depends]):
+        for target, condition in depends.items() if isinstance(depends, dict) else [(t, {}) for t in depends]:
             assert target in SERVICES, f"{name} depends on unknown {target}"
             assert target != name
             if condition.get("condition") == "service_healthy":
-                assert "healthcheck" in SERVICES[target], f"{name} waits for {target} to be healthy; it has no healthcheck"
+                assert "healthcheck" in SERVICES[target], (
+                    f"{name} waits for {target} to be healthy; it has no healthcheck"
+                )
             if condition.get("condition") == "service_completed_successfully":
                 assert SERVICES[target].get("restart") == "no", f"{target} is waited on to finish: restart must be 'no'"
             # A service outside a profile must not need one that only runs inside it.
             extra = set(SERVICES[target].get("profiles", [])) - set(service.get("profiles", []))
             if extra and not service.get("profiles"):
-                assert condition.get("required") is False, f"{name} needs {target} (profiles {extra}): mark it required: false"
+                assert condition.get("required") is False, (
+                    f"{name} needs {target} (profiles {extra}): mark it required: false"
+                )
 
 
 def test_every_long_running_service_has_a_healthcheck_and_restarts():
@@ -254,6 +262,7 @@ def test_mlflow_has_basic_auth_and_clients_log_in():
     for key in ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY", "KAIZEN_MLFLOW_AUTH_DB_URL"):
         assert key in mlflow
     assert mlflow["KAIZEN_MLFLOW_AUTH_DB_URL"].endswith("/mlflow_auth")
+
     def variable(value: str) -> str:
         return re.match(r"\$\{(\w+)", value).group(1)
 
@@ -265,10 +274,14 @@ def test_mlflow_has_basic_auth_and_clients_log_in():
     serving = SERVICES["model-server"]["environment"]
     assert serving["MLFLOW_TRACKING_USERNAME"] == "model-server"
     assert variable(serving["MLFLOW_TRACKING_PASSWORD"]) == "KAIZEN_MLFLOW_SERVING_PASSWORD"
-    assert variable(SERVICES["mlflow-init"]["environment"]["KAIZEN_MLFLOW_SERVING_PASSWORD"]) == "KAIZEN_MLFLOW_SERVING_PASSWORD"
-    assert "mlflow[auth]" in (INFRA / "docker" / "mlflow.Dockerfile").read_text() or "Flask-WTF" in (
-        INFRA / "docker" / "mlflow-image.txt"
-    ).read_text()
+    assert (
+        variable(SERVICES["mlflow-init"]["environment"]["KAIZEN_MLFLOW_SERVING_PASSWORD"])
+        == "KAIZEN_MLFLOW_SERVING_PASSWORD"
+    )
+    assert (
+        "mlflow[auth]" in (INFRA / "docker" / "mlflow.Dockerfile").read_text()
+        or "Flask-WTF" in (INFRA / "docker" / "mlflow-image.txt").read_text()
+    )
 
 
 def test_monitoring_profile_scrapes_the_model_server_and_airflow():
@@ -304,7 +317,9 @@ def test_grafana_provisions_the_datasource_and_the_model_server_dashboard():
     # The kaizen_* series it plots are the ones the model server exports.
     exprs = [re.sub(r"\{[^}]*\}", "", t["expr"]) for p in dashboard["panels"] for t in p["targets"]]  # no labels
     queried = {m for expr in exprs for m in re.findall(r"kaizen_[a-z_]+", expr)}
-    exported = re.findall(r'"key": "(kaizen_[a-z_]+)"', (PROJECT_DIR / "plugins" / "kaizen" / "serving" / "seldon_model.py").read_text())
+    exported = re.findall(
+        r'"key": "(kaizen_[a-z_]+)"', (PROJECT_DIR / "plugins" / "kaizen" / "serving" / "seldon_model.py").read_text()
+    )
     suffixes = ("_bucket", "_count", "_sum")
     assert {m.removesuffix(s) for m in queried for s in suffixes if m.endswith(s)} | {
         m for m in queried if not m.endswith(suffixes)
@@ -328,7 +343,8 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
 def dockerignore_includes(path: str) -> bool:
     """Whether .dockerignore lets ``path`` into the build context (last matching pattern wins)."""
     patterns = [
-        line.strip() for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     parts = path.strip("/").split("/")
@@ -347,7 +363,9 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck(dockerfile):
     steps = instructions(dockerfile)
     users = [rest for keyword, rest in steps if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), f"{dockerfile.name} must end as a non-root USER"
-    assert any(keyword == "HEALTHCHECK" and "CMD" in rest for keyword, rest in steps), f"{dockerfile.name}: no HEALTHCHECK"
+    assert any(keyword == "HEALTHCHECK" and "CMD" in rest for keyword, rest in steps), (
+        f"{dockerfile.name}: no HEALTHCHECK"
+    )
     args = dict(rest.split("=", 1) for keyword, rest in steps if keyword == "ARG" and "=" in rest)
     for keyword, rest in steps:
         if keyword == "FROM":
@@ -374,9 +392,10 @@ def test_dockerignore_keeps_the_environments_out():
 
 
 def test_airflow_image_pins_its_extra_packages():
-    lines = [l for l in (INFRA / "docker" / "airflow-image.txt").read_text().splitlines() if l and not l.startswith("#")]
-    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.\-+]+", l) for l in lines), lines
-    names = {l.split("==")[0].lower() for l in lines}
+    text = (INFRA / "docker" / "airflow-image.txt").read_text()
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.\-+]+", line) for line in lines), lines
+    names = {line.split("==")[0].lower() for line in lines}
     assert {"apache-airflow-providers-celery", "apache-airflow-providers-fab", "statsd"} <= names
     lock = (PROJECT_DIR / "requirements" / "orchestration.lock").read_text().lower()
     assert not [n for n in names if re.search(rf"^{re.escape(n)}(==| @)", lock, re.M)], "pinned twice"
@@ -456,8 +475,10 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
         "PGUSER": admin.username or "postgres",
         "PGPASSWORD": admin.password or "",
         "KAIZEN_DATABASE_PREFIX": prefix,
-        **{f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}"
-           for c in ("shop", "airflow", "mlflow", "feast", "serving")},
+        **{
+            f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}"
+            for c in ("shop", "airflow", "mlflow", "feast", "serving")
+        },
     }
     env.pop("POSTGRES_USER", None)
     databases = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "mlflow_auth")]
@@ -487,12 +508,16 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
         shop_url = component_url(pg_admin_url, f"{prefix}shop", env["KAIZEN_SHOP_DB_PASSWORD"])
         migrate(shop_url, f"{prefix}serving")
         serving = psycopg2.connect(
-            with_database(component_url(pg_admin_url, f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"]), f"{prefix}shop")
+            with_database(
+                component_url(pg_admin_url, f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"]), f"{prefix}shop"
+            )
         )
         try:
             with serving, serving.cursor() as cur:
-                cur.execute("INSERT INTO prediction_log (requested_at, items, recommended, model_name, model_version, "
-                            "latency_ms) VALUES (now(), '{a}', '{b}', 'm', '1', 1.0)")
+                cur.execute(
+                    "INSERT INTO prediction_log (requested_at, items, recommended, model_name, model_version, "
+                    "latency_ms) VALUES (now(), '{a}', '{b}', 'm', '1', 1.0)"
+                )
             for table in ("events", "products", "prediction_log", "ingest_quarantine"):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege), serving, serving.cursor() as cur:
                     cur.execute(sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.Identifier(table)))
@@ -530,7 +555,9 @@ def terraform() -> dict:
     venv = infra_venv()
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-c", HCL_DUMP, str(TERRAFORM)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, f"python-hcl2 cannot parse infra/terraform:\n{result.stderr[-3000:]}"
     return json.loads(result.stdout)
@@ -594,7 +621,7 @@ def test_terraform_variables_are_typed_described_and_sensitive_when_secret():
 def walk(value, path=()):
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from walk(item, path + (key,))
+            yield from walk(item, (*path, key))
     elif isinstance(value, list):
         for item in value:
             yield from walk(item, path)
@@ -616,7 +643,9 @@ def test_terraform_has_no_literal_secret():
                 continue
             if "${each.value" in value:  # for_each: every entry's value must come from a variable
                 entries = unwrap(body["for_each"]).values()
-                assert all("${var." in unwrap(e)["value"] for e in entries), f"Secret {name}: a for_each value is a literal"
+                assert all("${var." in unwrap(e)["value"] for e in entries), (
+                    f"Secret {name}: a for_each value is a literal"
+                )
             else:
                 assert "${var." in value, f"Secret {name}.{key} does not come from a variable"
 
@@ -653,8 +682,14 @@ def test_rendered_seldon_deployments_match_terraform():
     assert selector == {"seldon-app": f"{manifests.DEPLOYMENT}-{manifests.MAIN_PREDICTOR}"}
     secret = resources("kubernetes_secret_v1")["kaizen_env"]
     assert unwrap(unwrap(secret["metadata"])["name"]) == manifests.CREDENTIALS_SECRET
-    rendered = manifests.seldon_deployment(strategy="canary", new_version="2", current_version="1",
-                                           image="kaizen/model-server:1", model_name="m", tracking_uri="http://mlflow:5000")
+    rendered = manifests.seldon_deployment(
+        strategy="canary",
+        new_version="2",
+        current_version="1",
+        image="kaizen/model-server:1",
+        model_name="m",
+        tracking_uri="http://mlflow:5000",
+    )
     assert rendered["metadata"]["name"] == manifests.DEPLOYMENT
     for predictor in rendered["spec"]["predictors"]:
         env = {e["name"]: e for e in predictor["componentSpecs"][0]["spec"]["containers"][0]["env"]}
@@ -721,7 +756,11 @@ def test_shared_variables_agree_across_compose_and_terraform():
     for key in ("MLFLOW_TRACKING_URI", "KAIZEN_MODEL_SERVER_URL", "KAIZEN_AIRFLOW_URL"):
         host, port = urlsplit(compose_env[key]).hostname, urlsplit(compose_env[key]).port
         assert host in SERVICES and host in local("services"), key
-        assert str(port) in {DEFAULTS["KAIZEN_MLFLOW_PORT"], DEFAULTS["KAIZEN_SERVING_PORT"], DEFAULTS["KAIZEN_AIRFLOW_PORT"]}
+        assert str(port) in {
+            DEFAULTS["KAIZEN_MLFLOW_PORT"],
+            DEFAULTS["KAIZEN_SERVING_PORT"],
+            DEFAULTS["KAIZEN_AIRFLOW_PORT"],
+        }
 
 
 # --- checkov ----------------------------------------------------------------------------------
@@ -731,7 +770,10 @@ def test_checkov_reports_no_failed_check():
     """Every finding is fixed or skipped inline with a reason (#checkov:skip=CKV_...:reason)."""
     result = subprocess.run(
         [str(infra_venv() / "bin" / "checkov"), "-d", str(INFRA), "--compact", "--skip-download", "-o", "json"],
-        capture_output=True, text=True, timeout=600, cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=PROJECT_DIR,
     )
     assert result.stdout.strip(), result.stderr[-3000:]
     reports = json.loads(result.stdout)
@@ -740,7 +782,8 @@ def test_checkov_reports_no_failed_check():
     assert {"terraform", "dockerfile"} <= frameworks, frameworks
     failed = [
         f"{r['check_type']}: {c['check_id']} {c['file_path']}:{c['file_line_range']} {c['check_name']}"
-        for r in reports for c in r["results"]["failed_checks"]
+        for r in reports
+        for c in r["results"]["failed_checks"]
     ]
     assert failed == [], "\n".join(failed)
     for report in reports:

@@ -1,6 +1,6 @@
 """Ingestion from the shop's PostgreSQL: validation, quarantine, idempotent re-runs, late events."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import psycopg2
@@ -13,7 +13,7 @@ from kaizen.ingest.pipeline import DataQualityError, days_for_interval, ingest_d
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate
 
-UTC = timezone.utc
+UTC = UTC
 DAY1, DAY2 = date(2015, 9, 11), date(2015, 9, 12)
 
 
@@ -53,7 +53,9 @@ def shop(fresh_db) -> str:
     migrate(fresh_db)
     insert(fresh_db, [row[1:] for row in BAD_ROWS] + GOOD_ROWS + TOO_LONG)
     with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.executemany("INSERT INTO products (item_id, category_id) VALUES (%s, %s)", [("a", "1"), ("b", "1"), ("c", "2")])
+        cur.executemany(
+            "INSERT INTO products (item_id, category_id) VALUES (%s, %s)", [("a", "1"), ("b", "1"), ("c", "2")]
+        )
         # The event without a time was recorded on day 1.
         cur.execute("UPDATE events SET recorded_at = %s WHERE occurred_at IS NULL", (at(DAY1, 15),))
     conn.close()
@@ -153,7 +155,9 @@ def test_late_events_inside_the_margin_reach_their_day(fresh_db, tmp_path):
     ingest_interval(settings, at(DAY1, 0), at(DAY2, 0), "day-1")
     # Recorded after day 1's run: one event of day 1 (inside the 24 h margin) and one of
     # the day before (outside it, so day 2's run does not touch that day).
-    insert(fresh_db, [("s1", "v1", "b", "view", at(DAY1, 23)), ("s0", "v0", "a", "view", at(DAY1 - timedelta(days=1), 12))])
+    insert(
+        fresh_db, [("s1", "v1", "b", "view", at(DAY1, 23)), ("s0", "v0", "a", "view", at(DAY1 - timedelta(days=1), 12))]
+    )
     report = ingest_interval(settings, at(DAY2, 0), at(DAY2 + timedelta(days=1), 0), "day-2")
     assert report.first_day == DAY1.isoformat()
     assert [(r[2], r[4]) for r in lake_rows(tmp_path)] == [("a", "2015-09-11"), ("b", "2015-09-11")]
@@ -166,7 +170,9 @@ def test_days_for_interval_covers_the_lateness_margin():
 
 def test_retailrocket_week_ingests_whole_with_duplicates_quarantined(fresh_db, tmp_path):
     loaders.load(fresh_db, "retailrocket", RETAILROCKET)
-    report = ingest_everything(settings_for(fresh_db, tmp_path, KAIZEN_SHOP_OPENED="2015-01-01", KAIZEN_MAX_SESSION_EVENTS="1000"), "rr")
+    report = ingest_everything(
+        settings_for(fresh_db, tmp_path, KAIZEN_SHOP_OPENED="2015-01-01", KAIZEN_MAX_SESSION_EVENTS="1000"), "rr"
+    )
     assert report.rows_read == 38_741
     assert report.rows_written + report.rows_quarantined == 38_741
     assert set(report.quarantined_by_rule) == {"duplicate_event"}  # the file logs some events twice

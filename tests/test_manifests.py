@@ -13,8 +13,14 @@ CONTAINER = {
     "properties": {
         "name": {"type": "string"},
         "image": {"type": "string"},
-        "env": {"type": "array", "items": {"type": "object", "required": ["name"],
-                                           "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}},
+        "env": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+            },
+        },
         "resources": {"type": "object"},
         "readinessProbe": {"type": "object"},
         "livenessProbe": {"type": "object"},
@@ -41,9 +47,19 @@ PREDICTOR = {
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "graph": GRAPH,
-        "componentSpecs": {"type": "array", "items": {"type": "object", "properties": {"spec": {
-            "type": "object", "required": ["containers"],
-            "properties": {"containers": {"type": "array", "items": CONTAINER}}}}}},
+        "componentSpecs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "spec": {
+                        "type": "object",
+                        "required": ["containers"],
+                        "properties": {"containers": {"type": "array", "items": CONTAINER}},
+                    }
+                },
+            },
+        },
     },
     "additionalProperties": False,
 }
@@ -69,8 +85,13 @@ SELDON_DEPLOYMENT = {
 
 def render(strategy, **kw):
     return seldon_deployment(
-        strategy=strategy, new_version="7", current_version=kw.pop("current", "6"), image="kaizen/model-server:1",
-        model_name="kaizen-recommender", tracking_uri="http://mlflow:5000", **kw,
+        strategy=strategy,
+        new_version="7",
+        current_version=kw.pop("current", "6"),
+        image="kaizen/model-server:1",
+        model_name="kaizen-recommender",
+        tracking_uri="http://mlflow:5000",
+        **kw,
     )
 
 
@@ -82,7 +103,8 @@ def test_manifests_fit_the_crd(strategy):
 def test_canary_splits_traffic_and_shadow_mirrors():
     canary = render("canary", canary_percent=20)["spec"]["predictors"]
     assert [(p["name"], p["traffic"], p["labels"]["kaizen/model-version"]) for p in canary] == [
-        ("default", 80, "6"), ("canary", 20, "7"),
+        ("default", 80, "6"),
+        ("canary", 20, "7"),
     ]
     shadow = render("shadow")["spec"]["predictors"]
     assert shadow[1]["shadow"] is True and shadow[1]["labels"]["kaizen/model-version"] == "7"

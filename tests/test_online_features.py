@@ -4,6 +4,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -14,7 +15,7 @@ class FakeFeatureServer(BaseHTTPRequestHandler):
     """Answers like feast serve's /get-online-features for serving_v1: item "b" is unavailable,
     "new" unknown, every other item in category "c-" + its id."""
 
-    calls: list[list[str]] = []
+    calls: ClassVar[list[list[str]]] = []
     delay_s = 0.0
     body: bytes | None = None  # when set, the answer instead of a well-formed one
 
@@ -55,7 +56,9 @@ def server():
 def test_availability_and_category_per_item_unknown_items_kept(server):
     features = OnlineFeatures(server, timeout_ms=500, cache_s=60)
     assert features.items(["a", "b", "new"]) == {
-        "a": Item(True, "c-a"), "b": Item(False, "c-b"), "new": Item(True, None)
+        "a": Item(True, "c-a"),
+        "b": Item(False, "c-b"),
+        "new": Item(True, None),
     }
 
 

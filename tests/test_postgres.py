@@ -25,8 +25,9 @@ def wheel_cluster():
     root.chmod(0o755)  # as root the server runs as the postgres OS user, who must reach it
     cluster = PrivateCluster(root / "postgres", "127.0.0.1", free_port(), "s3cret pass", bindir=wheel_bindir())
     cluster.initialise()
-    server = subprocess.Popen(cluster.as_os_user(cluster.server_command()), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        cluster.as_os_user(cluster.server_command()), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     try:
         wait_until_ready(cluster.admin_url, timeout_s=30)
         yield cluster

@@ -7,12 +7,11 @@ import textwrap
 
 import pytest
 
+from conftest import RETAILROCKET
 from kaizen.models import CHAMPION, MODELS, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
 from kaizen.shop.loaders import read_retailrocket
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
-
-from conftest import RETAILROCKET
 
 DAY = 86400
 KINDS = ["popularity", "sr", "markov", "vsknn", "stan", "vstan"]
@@ -32,7 +31,7 @@ def sessions_of(*sessions, ends=None):
 
 def scores_by_item(model, prefix):
     index, _ = model.index_of(prefix)
-    return dict(zip(model.vocabulary.tolist(), model.scores(index).tolist()))
+    return dict(zip(model.vocabulary.tolist(), model.scores(index).tolist(), strict=True))
 
 
 # -- Markov ------------------------------------------------------------------------------
@@ -108,7 +107,7 @@ def test_stan_position_weights():
     model = STAN(lambda_spw=1, lambda_snh=None, lambda_inh=None).fit(train)
     w = math.exp(-1)
     neighbours, similarity, _, _ = model.neighbours(model.index_of(["a", "c"])[0])
-    by_session = dict(zip(neighbours.tolist(), similarity.tolist()))
+    by_session = dict(zip(neighbours.tolist(), similarity.tolist(), strict=True))
     norm = math.sqrt(1 + w * w) * math.sqrt(2)
     assert by_session == pytest.approx({0: w / norm, 1: 1 / norm})
 
@@ -116,14 +115,18 @@ def test_stan_position_weights():
 def test_vstan_ipw_and_idf():
     train = sessions_of("ab", "cd", "cd")
     # lambda_ipw: a neighbour last matched one click back is decayed by exp(-1 / lambda_ipw).
-    model = VSTAN(similarity="vec", lambda_spw=None, lambda_snh=None, lambda_inh=None, lambda_ipw=2, lambda_idf=None).fit(train)
+    model = VSTAN(
+        similarity="vec", lambda_spw=None, lambda_snh=None, lambda_inh=None, lambda_ipw=2, lambda_idf=None
+    ).fit(train)
     scores = scores_by_item(model, ["a", "c"])
     # vec similarity 1/2 each; the two cd sessions vote fully, ab by exp(-1/2).
     assert scores["b"] == pytest.approx(0.5 * math.exp(-0.5) / (2 * 0.5))
     assert scores["d"] == 1.0
 
     # lambda_idf: an item's vote is multiplied by 1 + idf * lambda_idf, idf = log(#sessions / #events).
-    model = VSTAN(similarity="vec", lambda_spw=None, lambda_snh=None, lambda_inh=None, lambda_ipw=None, lambda_idf=1).fit(train)
+    model = VSTAN(
+        similarity="vec", lambda_spw=None, lambda_snh=None, lambda_inh=None, lambda_ipw=None, lambda_idf=1
+    ).fit(train)
     scores = scores_by_item(model, ["a", "c"])
     boost_b, boost_d = 1 + math.log(3 / 1), 1 + math.log(3 / 2)
     assert scores["b"] / scores["d"] == pytest.approx((0.5 * boost_b) / (2 * 0.5 * boost_d))

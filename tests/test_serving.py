@@ -93,4 +93,7 @@ def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, 
     registry = MlflowClient(stack.mlflow_tracking_uri)
     assert registry.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version == served
     assert "still serves" in registry.get_model_version(stack.model_name, broken).tags["kaizen.deploy.failed"]
-    assert requests.get(f"{stack.model_server_url}/health/status", timeout=5).json()["meta"]["tags"]["model_version"] == served
+    assert (
+        requests.get(f"{stack.model_server_url}/health/status", timeout=5).json()["meta"]["tags"]["model_version"]
+        == served
+    )

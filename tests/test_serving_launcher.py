@@ -13,14 +13,37 @@ from kaizen.stack.services import serving_venv
 
 def test_listens_on_kaizen_host_and_stops_whole_on_sigterm(tmp_path):
     ports = [free_port() for _ in range(3)]
-    env = {**os.environ, "KAIZEN_HOME": str(tmp_path), "KAIZEN_HOST": "127.0.0.1",
-           "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}  # no registry: it serves nothing, still runs
+    env = {
+        **os.environ,
+        "KAIZEN_HOME": str(tmp_path),
+        "KAIZEN_HOST": "127.0.0.1",
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}",
+    }  # no registry: it serves nothing, still runs
     server = subprocess.Popen(
-        [str(serving_venv() / "bin" / "python"), "-m", "kaizen.serving.microservice",
-         "kaizen.serving.seldon_model.SeldonRecommender", "--service-type", "MODEL",
-         "--http-port", str(ports[0]), "--grpc-port", str(ports[1]), "--metrics-port", str(ports[2]),
-         "--workers", "2", "--grpc-workers", "1", "--log-level", "WARNING"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(serving_venv() / "bin" / "python"),
+            "-m",
+            "kaizen.serving.microservice",
+            "kaizen.serving.seldon_model.SeldonRecommender",
+            "--service-type",
+            "MODEL",
+            "--http-port",
+            str(ports[0]),
+            "--grpc-port",
+            str(ports[1]),
+            "--metrics-port",
+            str(ports[2]),
+            "--workers",
+            "2",
+            "--grpc-workers",
+            "1",
+            "--log-level",
+            "WARNING",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -31,7 +31,9 @@ def test_retailrocket_week_loads_every_event(fresh_db):
 def test_otto_sample_loads_with_mapped_event_types(fresh_db):
     assert loaders.load(fresh_db, "otto", OTTO) == {"events": 862, "new_items": 510}
     assert count(fresh_db, "SELECT count(DISTINCT session_id) FROM events") == 20
-    assert count(fresh_db, "SELECT count(*) FROM events WHERE event_type NOT IN ('view', 'addtocart', 'transaction')") == 0
+    assert (
+        count(fresh_db, "SELECT count(*) FROM events WHERE event_type NOT IN ('view', 'addtocart', 'transaction')") == 0
+    )
 
 
 def test_session_rec_and_diginetica_formats(fresh_db, tmp_path):

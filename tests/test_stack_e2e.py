@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from datetime import UTC
 
 import pytest
 import requests
@@ -51,8 +52,18 @@ def test_recommend_command(stack_env, e2e_run):
         b'{"jsonData": {"items": [' + b",".join([b'"1"'] * 200_000) + b"]}}",  # ~1 MB
         b"",
     ],
-    ids=["malformed-json", "empty-session", "k-out-of-range", "unknown-field", "k-not-a-number", "null-item",
-         "two-sessions", "empty-session-id", "oversized", "empty-body"],
+    ids=[
+        "malformed-json",
+        "empty-session",
+        "k-out-of-range",
+        "unknown-field",
+        "k-not-a-number",
+        "null-item",
+        "two-sessions",
+        "empty-session-id",
+        "oversized",
+        "empty-body",
+    ],
 )
 def test_bad_requests_get_4xx(stack, e2e_run, body):
     response = requests.post(
@@ -76,11 +87,21 @@ def test_grpc_gives_the_rest_answer(stack, e2e_run):
         "print(json.dumps(json_format.MessageToDict(stub.Predict(message, timeout=10))))"
     )
     out = subprocess.run(
-        [str(serving_venv() / "bin" / "python"), "-c", client, f"{stack.host}:{stack.serving_grpc_port}", json.dumps(body)],
-        capture_output=True, text=True, check=True,
+        [
+            str(serving_venv() / "bin" / "python"),
+            "-c",
+            client,
+            f"{stack.host}:{stack.serving_grpc_port}",
+            json.dumps(body),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     over_grpc = json.loads(out)
-    over_rest = requests.post(f"{stack.model_server_url}/api/v1.0/predictions", json={"jsonData": body}, timeout=5).json()
+    over_rest = requests.post(
+        f"{stack.model_server_url}/api/v1.0/predictions", json={"jsonData": body}, timeout=5
+    ).json()
     assert over_grpc["jsonData"]["items"] == over_rest["jsonData"]["items"]
     assert over_grpc["meta"]["tags"] == over_rest["meta"]["tags"]
 
@@ -115,8 +136,16 @@ def test_ingest_dag_runs_an_interval_and_backfills_from_the_cli(stack, stack_env
     assert report["rows_read"] > 0 and report["first_day"] == "2015-09-12"
 
     backfill = run_kaizen(
-        stack_env, "airflow", "backfill", "create", "--dag-id", "ingest_shop_events",
-        "--from-date", "2015-09-16", "--to-date", "2015-09-17",
+        stack_env,
+        "airflow",
+        "backfill",
+        "create",
+        "--dag-id",
+        "ingest_shop_events",
+        "--from-date",
+        "2015-09-16",
+        "--to-date",
+        "2015-09-17",
     )
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     runs = client.request("GET", "/dags/ingest_shop_events/dagRuns", params={"run_type": "backfill"})["dag_runs"]
@@ -135,8 +164,10 @@ def test_every_prediction_is_logged_for_monitoring(stack, e2e_run):
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         with psycopg2.connect(stack.shop_db_url) as conn, conn.cursor() as cur:
-            cur.execute("SELECT items, recommended, model_version FROM prediction_log WHERE session_id = %s",
-                        ("monitored-session",))
+            cur.execute(
+                "SELECT items, recommended, model_version FROM prediction_log WHERE session_id = %s",
+                ("monitored-session",),
+            )
             rows = cur.fetchall()
         conn.close()
         if rows:
@@ -184,7 +215,7 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
     (as a catalogue push would write it) reaches answers through feast serve; a spare
     candidate takes the dropped item's place."""
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import pandas as pd
     from feast import FeatureStore
@@ -210,8 +241,10 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
 
     def write(available: bool) -> None:
         values = {**{f: row[f] for f in fields}, "available": [available]}
-        stamp = pd.Timestamp(datetime.now(timezone.utc))
-        store.write_to_online_store("item_catalog", pd.DataFrame({"item_id": [gone], **values, "event_timestamp": [stamp]}))
+        stamp = pd.Timestamp(datetime.now(UTC))
+        store.write_to_online_store(
+            "item_catalog", pd.DataFrame({"item_id": [gone], **values, "event_timestamp": [stamp]})
+        )
 
     write(False)
     try:
@@ -236,7 +269,11 @@ def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):
     while time.monotonic() < deadline and "kaizen_predict_seconds_count" not in text:
         time.sleep(0.5)  # workers publish once a second (kaizen.serving.seldon_metrics)
         text = requests.get(metrics_url, timeout=5).text
-    counts = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_predict_seconds_count")]
+    counts = [
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_predict_seconds_count")
+    ]
     assert sum(counts) >= 4, text[-2000:]
-    versions = {float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_served_model_version")}
+    versions = {
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_served_model_version")
+    }
     assert float(champion) in versions  # per worker: one that took none of these requests may lag

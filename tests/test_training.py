@@ -89,7 +89,9 @@ def test_force_promote_needs_a_reason_and_records_it(stack, rr_events, fresh_db,
     train_recommender(settings, TrainOptions(model="sr"))
     with pytest.raises(ValueError, match="force_reason"):
         train_recommender(settings, TrainOptions(model="popularity", force_promote=True))
-    forced = train_recommender(settings, TrainOptions(model="popularity", force_promote=True, force_reason="rollout drill"))
+    forced = train_recommender(
+        settings, TrainOptions(model="popularity", force_promote=True, force_reason="rollout drill")
+    )
     assert forced["promoted"] and forced["reason"].startswith("forced by operator: rollout drill")
 
 

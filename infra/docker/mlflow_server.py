@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 REQUIRED = (
     "KAIZEN_MLFLOW_DB_URL",
@@ -66,14 +66,21 @@ def auth_ini(env: Mapping[str, str]) -> str:
 
 def server_command(env: Mapping[str, str]) -> list[str]:
     return [
-        "mlflow", "server",
-        "--app-name", "basic-auth",
+        "mlflow",
+        "server",
+        "--app-name",
+        "basic-auth",
         "--serve-artifacts",
-        "--artifacts-destination", env.get("KAIZEN_MLFLOW_ARTIFACTS_DESTINATION") or "/mlartifacts",
-        "--host", "0.0.0.0",
-        "--port", env.get("KAIZEN_MLFLOW_CONTAINER_PORT") or "5000",
-        "--workers", env.get("KAIZEN_MLFLOW_WORKERS") or "2",
-        "--allowed-hosts", env.get("KAIZEN_MLFLOW_ALLOWED_HOSTS") or DEFAULT_ALLOWED_HOSTS,
+        "--artifacts-destination",
+        env.get("KAIZEN_MLFLOW_ARTIFACTS_DESTINATION") or "/mlartifacts",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        env.get("KAIZEN_MLFLOW_CONTAINER_PORT") or "5000",
+        "--workers",
+        env.get("KAIZEN_MLFLOW_WORKERS") or "2",
+        "--allowed-hosts",
+        env.get("KAIZEN_MLFLOW_ALLOWED_HOSTS") or DEFAULT_ALLOWED_HOSTS,
     ]
 
 

@@ -36,12 +36,14 @@ def ensure_user(base: str, admin: tuple[str, str], username: str, password: str)
     api = f"{base}/api/2.0/mlflow/users"
     found = requests.get(f"{api}/get", params={"username": username}, auth=admin, timeout=10)
     if found.status_code == 200:
-        response = requests.patch(f"{api}/update-password", json={"username": username, "password": password},
-                                  auth=admin, timeout=10)
+        response = requests.patch(
+            f"{api}/update-password", json={"username": username, "password": password}, auth=admin, timeout=10
+        )
         done = "password reset"
     else:
-        response = requests.post(f"{api}/create", json={"username": username, "password": password},
-                                 auth=admin, timeout=10)
+        response = requests.post(
+            f"{api}/create", json={"username": username, "password": password}, auth=admin, timeout=10
+        )
         done = "created"
     if response.status_code != 200:
         sys.exit(f"mlflow-init: {username}: {response.status_code} {response.text[:300]}")

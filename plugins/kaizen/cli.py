@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -76,7 +77,9 @@ def logs(service: str | None, lines: int, follow: bool) -> None:
     files = [sup.log_file(service)] if service else sorted(sup.logs.glob("*.log"))
     missing = [f for f in files if not f.exists()]
     if missing:
-        raise click.ClickException(f"no log at {missing[0]}; services: {', '.join(p.stem for p in sup.logs.glob('*.log'))}")
+        raise click.ClickException(
+            f"no log at {missing[0]}; services: {', '.join(p.stem for p in sup.logs.glob('*.log'))}"
+        )
     subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *map(str, files)])
 
 
@@ -134,15 +137,28 @@ def recommend(items: str, k: int, exclude_seen: bool, category: str | None) -> N
 
 
 @main.command()
-@click.option("--train", "train_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Training events (or all events: the last --test-days become the test set).")
-@click.option("--test", "test_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Test events, when the data comes split.")
+@click.option(
+    "--train",
+    "train_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Training events (or all events: the last --test-days become the test set).",
+)
+@click.option(
+    "--test",
+    "test_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Test events, when the data comes split.",
+)
 @click.option("--format", "fmt", required=True, type=click.Choice(["retailrocket", "sessionrec", "diginetica", "otto"]))
-@click.option("--model", default="vstan", show_default=True, help="Model family (popularity, markov, sr, vsknn, stan, vstan).")
+@click.option(
+    "--model", default="vstan", show_default=True, help="Model family (popularity, markov, sr, vsknn, stan, vstan)."
+)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A model parameter; repeatable.")
 @click.option("--test-days", default=2.0, show_default=True, help="Test window when only --train is given.")
-def evaluate(train_path: Path, test_path: Path | None, fmt: str, model: str, params: tuple[str, ...], test_days: float) -> None:
+def evaluate(
+    train_path: Path, test_path: Path | None, fmt: str, model: str, params: tuple[str, ...], test_days: float
+) -> None:
     """Score a model offline as the session-based recommendation literature does; JSON out."""
     from kaizen.training.protocol import evaluate_files
 
@@ -185,17 +201,22 @@ def shop_load(fmt: str, path: Path) -> None:
 @click.option("--seed", default=0, show_default=True, help="Same seed, same shop.")
 @click.option("--days", default=30, show_default=True, help="Days the events span.")
 @click.option("--start", default="2026-01-01", show_default=True, help="First day (UTC).")
-@click.option("--drift-day", type=int, default=None, help="From this day on, popularity shifts and a new category arrives.")
+@click.option(
+    "--drift-day", type=int, default=None, help="From this day on, popularity shifts and a new category arrives."
+)
 def shop_generate(events: int, seed: int, days: int, start: str, drift_day: int | None) -> None:
     """Stream a synthetic shop with realistic structure into the shop database."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from kaizen.shop.generator import ShopSpec
     from kaizen.shop.loaders import load_generated
 
     spec = ShopSpec(
-        events=events, seed=seed, days=days, drift_day=drift_day,
-        start=datetime.fromisoformat(start).replace(tzinfo=timezone.utc),
+        events=events,
+        seed=seed,
+        days=days,
+        drift_day=drift_day,
+        start=datetime.fromisoformat(start).replace(tzinfo=UTC),
     )
     with click.progressbar(length=events, label="generating", show_pos=True) as bar:
         done = [0]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 STACK_ENV_FILE = "stack.env"
 CHAMPION_ALIAS = "champion"  # the registry alias the model server serves
@@ -54,9 +54,13 @@ class Settings:
     )
 
     feast_online_store: str = _setting(
-        "KAIZEN_FEAST_ONLINE_STORE", "postgres", "Feast online store: postgres (the feast database) or redis (KAIZEN_REDIS_URL)."
+        "KAIZEN_FEAST_ONLINE_STORE",
+        "postgres",
+        "Feast online store: postgres (the feast database) or redis (KAIZEN_REDIS_URL).",
     )
-    redis_url: str = _setting("KAIZEN_REDIS_URL", "", "Redis for Feast's online store, redis://[:password@]host:port/db.")
+    redis_url: str = _setting(
+        "KAIZEN_REDIS_URL", "", "Redis for Feast's online store, redis://[:password@]host:port/db."
+    )
 
     feature_server_port: int = _setting("KAIZEN_FEATURE_SERVER_PORT", 6566, "Feast feature server (feast serve).")
     feature_server_url: str = _setting(
@@ -115,14 +119,18 @@ class Settings:
     deploy_p99_budget_ms: float = _setting(
         "KAIZEN_DEPLOY_P99_BUDGET_MS", 50.0, "A roll-out fails when the smoke requests' p99 latency exceeds this."
     )
-    mlflow_tracking_uri: str = _setting("MLFLOW_TRACKING_URI", "", "MLflow server URL; empty derives it from host and port.")
+    mlflow_tracking_uri: str = _setting(
+        "MLFLOW_TRACKING_URI", "", "MLflow server URL; empty derives it from host and port."
+    )
     model_server_url: str = _setting(
         "KAIZEN_MODEL_SERVER_URL", "", "Model server URL; empty derives it from host and port."
     )
-    airflow_url: str = _setting("KAIZEN_AIRFLOW_URL", "", "Airflow api-server URL; empty derives it from host and port.")
+    airflow_url: str = _setting(
+        "KAIZEN_AIRFLOW_URL", "", "Airflow api-server URL; empty derives it from host and port."
+    )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` over ``$KAIZEN_HOME/stack.env`` over defaults."""
         environ = dict(os.environ if environ is None else environ)
         home = Path(environ.get("KAIZEN_HOME") or cls.home).absolute()
@@ -136,7 +144,7 @@ class Settings:
         settings = cls(**kwargs)
         return settings._derive()
 
-    def _derive(self) -> "Settings":
+    def _derive(self) -> Settings:
         """Fill the settings whose defaults depend on others."""
         return dataclasses.replace(
             self,
@@ -163,6 +171,7 @@ class Settings:
     @classmethod
     def documentation(cls) -> list[tuple[str, str, str]]:
         """(variable, default, meaning) for every setting: the README's table."""
+
         def shown(default) -> str:
             return "" if default == Path("") else str(default)
 

@@ -10,8 +10,8 @@ checks the bytes against Feast's own path on both stores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import pyarrow.compute as pc
 from feast import FeatureView
@@ -41,8 +41,10 @@ def write_redis_columns(store: RedisOnlineStore, config: RepoConfig, table: Feat
     ts_key = f"_ts:{view}"
     client = store._get_client(config.online_store)
     with client.pipeline(transaction=False) as pipe:
-        for key, stamp, *row in zip(columns.entity_keys, stamp_rows, *values):
-            pipe.execute_command("HSET", key + project, ts_key, stamp, *[x for pair in zip(names, row) for x in pair])
+        for key, stamp, *row in zip(columns.entity_keys, stamp_rows, *values, strict=True):
+            pipe.execute_command(
+                "HSET", key + project, ts_key, stamp, *[x for pair in zip(names, row, strict=True) for x in pair]
+            )
         pipe.execute()
 
 
@@ -52,7 +54,11 @@ def columnar_writer(store, config: RepoConfig) -> Callable[[RepoConfig, FeatureV
     if isinstance(store, PostgreSQLCopyOnlineStore) and not vectors_enabled(config):
         return store.online_write_columns
     online = config.online_store
-    if (isinstance(store, RedisOnlineStore) and online.skip_dedup and not online.key_ttl_seconds
-            and online.redis_type == RedisType.redis):
+    if (
+        isinstance(store, RedisOnlineStore)
+        and online.skip_dedup
+        and not online.key_ttl_seconds
+        and online.redis_type == RedisType.redis
+    ):
         return partial(write_redis_columns, store)
     return None

@@ -96,7 +96,9 @@ def views(lake_dir: Path) -> dict[str, FeatureView]:
             # Offline only: at serving time the live session is the request itself, and
             # materialising every past session would grow the online store without bound.
             online=False,
-            description="A session's events, distinct items, last item and category so far (by day end); for training sets.",
+            description=(
+                "A session's events, distinct items, last item and category so far (by day end); for training sets."
+            ),
             tags={"stamped": "end of day"},
         ),
     }

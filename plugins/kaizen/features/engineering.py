@@ -240,8 +240,12 @@ def item_activity_dtypes() -> dict:
 def item_catalog(snapshots: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     columns = ["item_id", "event_timestamp", "category_id", "price", "available", "first_seen"]
     dtypes = {
-        "item_id": object, "event_timestamp": "datetime64[us, UTC]", "category_id": object,
-        "price": "float64", "available": bool, "first_seen": "datetime64[us, UTC]",
+        "item_id": object,
+        "event_timestamp": "datetime64[us, UTC]",
+        "category_id": object,
+        "price": "float64",
+        "available": bool,
+        "first_seen": "datetime64[us, UTC]",
     }
     if snapshots.empty:
         return _empty(columns, dtypes)
@@ -314,12 +318,20 @@ def categories_at(catalog: pd.DataFrame, item_ids: pd.Series, micros: np.ndarray
 
 def category_trend(events: pd.DataFrame, catalog: pd.DataFrame, first_day: int, last_day: int) -> pd.DataFrame:
     columns = [
-        "category_id", "event_timestamp", "views_1d", "carts_1d", "purchases_1d",
-        "views_7d", "views_prev_7d_avg", "view_trend",
+        "category_id",
+        "event_timestamp",
+        "views_1d",
+        "carts_1d",
+        "purchases_1d",
+        "views_7d",
+        "views_prev_7d_avg",
+        "view_trend",
     ]
     dtypes = {
-        "category_id": object, "event_timestamp": "datetime64[us, UTC]",
-        "views_prev_7d_avg": "float64", "view_trend": "float64",
+        "category_id": object,
+        "event_timestamp": "datetime64[us, UTC]",
+        "views_prev_7d_avg": "float64",
+        "view_trend": "float64",
     }
     dtypes.update({c: "int64" for c in columns[2:6]})
     counted = events[events["kind"] >= 0]
@@ -351,9 +363,9 @@ def category_trend(events: pd.DataFrame, catalog: pd.DataFrame, first_day: int, 
     eight = window_sums(cat_codes, c_days, c_counts[:, :1], at_keys, at_days, CATEGORY_PREVIOUS_DAYS + 1)[:, 0]
     seven = window_sums(cat_codes, c_days, c_counts[:, :1], at_keys, at_days, 7)[:, 0]
     previous_days = np.clip(at_days - first_day, 0, CATEGORY_PREVIOUS_DAYS)
-    previous_avg = np.where(
-        previous_days > 0, (eight - one[:, 0]) / np.maximum(previous_days, 1), one[:, 0]
-    ).astype(np.float64)
+    previous_avg = np.where(previous_days > 0, (eight - one[:, 0]) / np.maximum(previous_days, 1), one[:, 0]).astype(
+        np.float64
+    )
     return pd.DataFrame(
         {
             "category_id": cat_uniques.to_numpy(dtype=object)[at_keys],
@@ -371,12 +383,22 @@ def category_trend(events: pd.DataFrame, catalog: pd.DataFrame, first_day: int, 
 
 def session_stats(events: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     columns = [
-        "session_id", "event_timestamp", "session_length", "distinct_items",
-        "last_item_id", "last_category_id", "duration_s",
+        "session_id",
+        "event_timestamp",
+        "session_length",
+        "distinct_items",
+        "last_item_id",
+        "last_category_id",
+        "duration_s",
     ]
     dtypes = {
-        "session_id": object, "event_timestamp": "datetime64[us, UTC]", "session_length": "int64",
-        "distinct_items": "int64", "last_item_id": object, "last_category_id": object, "duration_s": "float64",
+        "session_id": object,
+        "event_timestamp": "datetime64[us, UTC]",
+        "session_length": "int64",
+        "distinct_items": "int64",
+        "last_item_id": object,
+        "last_category_id": object,
+        "duration_s": "float64",
     }
     ev = events.dropna(subset=["session_id"])
     if ev.empty:

@@ -9,7 +9,8 @@ writer of the online store (``kaizen.features.columnar_writers``: PostgreSQL thr
 Redis through a pipeline). Other views and stores take Feast's own path;
 either way the online store ends up with the same bytes (tests/test_features.py).
 
-Selected in ``feature_store.yaml`` by ``batch_engine: {type: kaizen.features.materialize_engine.ColumnarComputeEngine}``.
+Selected in ``feature_store.yaml`` by
+``batch_engine: {type: kaizen.features.materialize_engine.ColumnarComputeEngine}``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from feast.infra.compute_engines.local.nodes import LocalOutputNode
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.repo_config import FeastConfigBaseModel
 
-from kaizen.features.columns import ENTITY_KEY_VERSION, columnar_join_key, encode
 from kaizen.features.columnar_writers import columnar_writer
+from kaizen.features.columns import ENTITY_KEY_VERSION, columnar_join_key, encode
 
 TYPE = "kaizen.features.materialize_engine.ColumnarComputeEngine"
 
@@ -39,8 +40,13 @@ class ColumnarOutputNode(LocalOutputNode):
         view, store, config = self.feature_view, context.online_store, context.repo_config
         join_key = columnar_join_key(view)
         write = columnar_writer(store, config)
-        if not (view.online and not view.offline and join_key and write
-                and config.entity_key_serialization_version == ENTITY_KEY_VERSION):
+        if not (
+            view.online
+            and not view.offline
+            and join_key
+            and write
+            and config.entity_key_serialization_version == ENTITY_KEY_VERSION
+        ):
             return super().execute(context)
         table = self.get_single_table(context).data
         output = ArrowTableValue(data=table)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Callable, Generator
 from datetime import datetime
-from typing import Any, Callable, Dict, Generator, List, Literal, Optional, Tuple
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,8 +71,8 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
         self,
         config: RepoConfig,
         table: FeatureView,
-        data: List[Tuple[EntityKeyProto, Dict[str, ValueProto], datetime, Optional[datetime]]],
-        progress: Optional[Callable[[int], Any]],
+        data: list[tuple[EntityKeyProto, dict[str, ValueProto], datetime, datetime | None]],
+        progress: Callable[[int], Any] | None,
     ) -> None:
         version = config.entity_key_serialization_version
         vectors = vectors_enabled(config)
@@ -142,12 +143,11 @@ class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
             with cur.copy(sql.SQL(copy_sql).format(staging, names)) as copy:
                 write(copy, with_num)
             # One upsert; a key written twice in a batch keeps its latest row (as repeated upserts would).
-            updates = sql.SQL(", ").join(
-                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns[2:]
-            )
+            updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns[2:])
             cur.execute(
                 sql.SQL(
-                    "INSERT INTO {table} ({names}) SELECT DISTINCT ON (entity_key, feature_name) {names} FROM {staging} "
+                    "INSERT INTO {table} ({names}) "
+                    "SELECT DISTINCT ON (entity_key, feature_name) {names} FROM {staging} "
                     "ORDER BY entity_key, feature_name, event_ts DESC "
                     "ON CONFLICT (entity_key, feature_name) DO UPDATE SET {updates}"
                 ).format(table=sql.Identifier(table_name), names=names, staging=staging, updates=updates)

@@ -14,9 +14,9 @@ import json
 import logging
 import time
 import weakref
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
@@ -27,7 +27,7 @@ from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource
 
 from kaizen.config import Settings
 from kaizen.features import engineering
-from kaizen.features.definitions import ENTITY_OF_VIEW, category, item, session, services, views
+from kaizen.features.definitions import ENTITY_OF_VIEW, category, item, services, session, views
 from kaizen.stack.postgres import sqlalchemy_url
 
 log = logging.getLogger(__name__)
@@ -149,15 +149,23 @@ def declared(obj) -> tuple:
         return ("entity", obj.name, obj.join_key, obj.value_type.name, obj.description, tuple(sorted(obj.tags.items())))
     if isinstance(obj, FeatureView):
         return (
-            "view", obj.name, tuple(sorted(obj.entities)), obj.ttl, obj.online,
-            tuple((f.name, str(f.dtype)) for f in obj.features), declared(obj.batch_source),
-            obj.description, tuple(sorted(obj.tags.items())),
+            "view",
+            obj.name,
+            tuple(sorted(obj.entities)),
+            obj.ttl,
+            obj.online,
+            tuple((f.name, str(f.dtype)) for f in obj.features),
+            declared(obj.batch_source),
+            obj.description,
+            tuple(sorted(obj.tags.items())),
         )
     if isinstance(obj, FeatureService):
         return (
-            "service", obj.name,
+            "service",
+            obj.name,
             tuple((p.name, tuple(f.name for f in p.features)) for p in obj.feature_view_projections),
-            obj.description, tuple(sorted(obj.tags.items())),
+            obj.description,
+            tuple(sorted(obj.tags.items())),
         )
     if isinstance(obj, FileSource):
         mapping = tuple(sorted(obj.field_mapping.items()))
@@ -268,7 +276,7 @@ def refresh(settings: Settings, *, full: bool = False, **config) -> dict:
 
 # Feature references per (store, service), kept as long as the registry cache: resolving a
 # service from the cached registry costs Feast ~6 ms (type checks), more than the read itself.
-_REFS: "weakref.WeakKeyDictionary[FeatureStore, dict]" = weakref.WeakKeyDictionary()
+_REFS: weakref.WeakKeyDictionary[FeatureStore, dict] = weakref.WeakKeyDictionary()
 
 
 def _service(store: FeatureStore, service: str | FeatureService) -> FeatureService:
@@ -321,9 +329,7 @@ def training_set(
     return result.sort_values("event_timestamp", kind="stable").reset_index(drop=True)
 
 
-def online_features(
-    store: FeatureStore, item_ids: Iterable[str], service: str = DEFAULT_SERVICE
-) -> dict[str, list]:
+def online_features(store: FeatureStore, item_ids: Iterable[str], service: str = DEFAULT_SERVICE) -> dict[str, list]:
     """The service's online features of ``item_ids``: ``{"item_id": [...], "view__feature": [...]}``,
     one value per item in order, None where unknown (``pd.DataFrame(...)`` makes it a frame).
 
@@ -356,4 +362,4 @@ def online_features(
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

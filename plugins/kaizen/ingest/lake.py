@@ -15,7 +15,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-
 PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 
 

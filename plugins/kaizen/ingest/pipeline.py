@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 import pyarrow as pa
@@ -51,8 +51,8 @@ class IngestReport:
 
 def days_for_interval(start: datetime, end: datetime, lateness: timedelta) -> list[date]:
     """The whole UTC days a run for [start, end) rewrites, lateness margin included."""
-    first = (start - lateness).astimezone(timezone.utc).date()
-    last_moment = (end - timedelta(microseconds=1)).astimezone(timezone.utc)
+    first = (start - lateness).astimezone(UTC).date()
+    last_moment = (end - timedelta(microseconds=1)).astimezone(UTC)
     return [first + timedelta(days=i) for i in range((last_moment.date() - first).days + 1)]
 
 
@@ -63,14 +63,14 @@ def ingest_days(settings: Settings, days: list[date], run_id: str, now: datetime
     ``settings.ingest_max_bad_rate``.
     """
     migrate(settings.shop_db_url, settings.serving_db_role)
-    start = datetime.combine(days[0], time(), timezone.utc)
-    end = datetime.combine(days[-1] + timedelta(days=1), time(), timezone.utc)
+    start = datetime.combine(days[0], time(), UTC)
+    end = datetime.combine(days[-1] + timedelta(days=1), time(), UTC)
     table = source.read_events(settings.shop_db_url, start, end)
     catalog = source.read_catalog(settings.shop_db_url)
     events = table.to_pandas(types_mapper={pa.string(): STRING}.get)
     rules = Rules(
         known_items=frozenset(catalog["item_id"].dropna()),
-        now=pd.Timestamp(now or datetime.now(timezone.utc)),
+        now=pd.Timestamp(now or datetime.now(UTC)),
         shop_opened=pd.Timestamp(settings.shop_opened, tz="UTC"),
         max_session_events=settings.max_session_events,
     )
@@ -96,8 +96,12 @@ def ingest_days(settings: Settings, days: list[date], run_id: str, now: datetime
     )
     log.info(
         "ingested %s..%s: %d read, %d written, %d quarantined %s",
-        report.first_day, report.last_day, report.rows_read, report.rows_written,
-        report.rows_quarantined, report.quarantined_by_rule,
+        report.first_day,
+        report.last_day,
+        report.rows_read,
+        report.rows_written,
+        report.rows_quarantined,
+        report.quarantined_by_rule,
     )
     if report.bad_rate > settings.ingest_max_bad_rate:
         raise DataQualityError(

@@ -9,8 +9,16 @@ import pandas as pd
 import psycopg2
 
 COLUMNS = [
-    "event_id", "session_id", "visitor_id", "item_id", "event_type", "occurred_at",
-    "partition_date", "rule", "all_rules", "run_id",
+    "event_id",
+    "session_id",
+    "visitor_id",
+    "item_id",
+    "event_type",
+    "occurred_at",
+    "partition_date",
+    "rule",
+    "all_rules",
+    "run_id",
 ]
 
 
@@ -30,4 +38,3 @@ def replace(shop_db_url: str, days: list[date], rows: pd.DataFrame, run_id: str)
             cur.copy_expert(f"COPY ingest_quarantine ({', '.join(COLUMNS)}) FROM STDIN WITH CSV", buffer)
     finally:
         conn.close()
-

@@ -107,8 +107,10 @@ def event_schema(rules: Rules) -> pa.DataFrameSchema:
                 "session_visitor_conflict",
             ),
             check(
-                lambda df: df["session_id"].isna()
-                | (per_session(df, "event_id", "size").fillna(0) <= rules.max_session_events),
+                lambda df: (
+                    df["session_id"].isna()
+                    | (per_session(df, "event_id", "size").fillna(0) <= rules.max_session_events)
+                ),
                 "session_too_long",
             ),
         ],
@@ -141,7 +143,7 @@ def _rules_by_row(failure_cases: pd.DataFrame) -> dict[int, list[str]]:
     if unexpected:
         raise ValueError(f"schema failures outside the quarantine rules: {sorted(unexpected)}")
     by_row: dict[int, set[str]] = {}
-    for index, rule in zip(cases["index"].astype("int64"), names):
+    for index, rule in zip(cases["index"].astype("int64"), names, strict=True):
         by_row.setdefault(index, set()).add(rule)
     return {index: sorted(found, key=RULES.index) for index, found in by_row.items()}
 

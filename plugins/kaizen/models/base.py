@@ -22,7 +22,7 @@ class Recommender:
 
     kind: ClassVar[str]
     state_arrays: ClassVar[tuple[str, ...]] = ()
-    registry: ClassVar[dict[str, type["Recommender"]]] = {}
+    registry: ClassVar[dict[str, type[Recommender]]] = {}
 
     def __init__(self, **params):
         self.params = params
@@ -35,7 +35,7 @@ class Recommender:
         if "kind" in cls.__dict__:  # shared bases without their own kind are not models
             Recommender.registry[cls.kind] = cls
 
-    def fit(self, sessions: Sessions) -> "Recommender":
+    def fit(self, sessions: Sessions) -> Recommender:
         self.vocabulary = sessions.vocabulary
         self.popularity = np.bincount(sessions.items, minlength=sessions.n_items).astype(np.float64)
         self._index = {}
@@ -79,7 +79,7 @@ class Recommender:
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
         top = top[np.isfinite(scores[top])]
-        return list(zip(self.vocabulary[top].tolist(), scores[top].tolist()))
+        return list(zip(self.vocabulary[top].tolist(), scores[top].tolist(), strict=True))
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,9 @@ class Markov(LastItemRules):
         same = np.flatnonzero(session_of[1:] == session_of[:-1])
         n = sessions.n_items
         # Count (from, to) pairs: one integer key per pair, sorted, so rows come out in CSR order.
-        keys, counts = np.unique(sessions.items[same].astype(np.int64) * n + sessions.items[same + 1], return_counts=True)
+        keys, counts = np.unique(
+            sessions.items[same].astype(np.int64) * n + sessions.items[same + 1], return_counts=True
+        )
         rows, cols, data = keys // n, keys % n, counts.astype(np.float64)
         if self.params["pruning"] > 0:
             # Within each row, rank by count (descending), ties by item index; keep the first ``pruning``.

@@ -37,7 +37,7 @@ class Sessions:
         return self.items[self.offsets[s] : self.offsets[s + 1]]
 
     @classmethod
-    def from_events(cls, session_ids, item_ids, times, vocabulary: np.ndarray | None = None) -> "Sessions":
+    def from_events(cls, session_ids, item_ids, times, vocabulary: np.ndarray | None = None) -> Sessions:
         """Group events into sessions ordered by their first event, events by time.
 
         With a ``vocabulary`` (a trained model's), events of unknown items are dropped:

@@ -12,7 +12,6 @@ from kaizen.config import CHAMPION_ALIAS
 log = logging.getLogger(__name__)
 
 
-
 def register(tracking_uri: str, model_uri: str, name: str) -> str:
     mlflow.set_tracking_uri(tracking_uri)
     version = mlflow.register_model(model_uri, name).version

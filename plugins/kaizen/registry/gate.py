@@ -72,8 +72,12 @@ def force(decision: GateDecision, reason: str) -> GateDecision:
     if not reason or not reason.strip():
         raise ValueError("force-promote needs a reason")
     return GateDecision(
-        True, f"forced by operator: {reason.strip()} (gate said: {decision.reason})",
-        decision.challenger, decision.champion, decision.champion_version, forced=True,
+        True,
+        f"forced by operator: {reason.strip()} (gate said: {decision.reason})",
+        decision.challenger,
+        decision.champion,
+        decision.champion_version,
+        forced=True,
     )
 
 

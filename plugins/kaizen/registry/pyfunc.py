@@ -31,7 +31,12 @@ class RecommenderPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         ks = model_input["k"] if "k" in model_input else [20] * len(model_input)
         return pd.DataFrame(
-            {"items": [[i for i, _ in self.model.recommend(list(items), int(k))] for items, k in zip(model_input["items"], ks)]}
+            {
+                "items": [
+                    [i for i, _ in self.model.recommend(list(items), int(k))]
+                    for items, k in zip(model_input["items"], ks, strict=True)
+                ]
+            }
         )
 
 

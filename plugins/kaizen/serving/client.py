@@ -29,7 +29,11 @@ class ModelServerClient:
         self.http = requests.Session()
 
     def recommend(
-        self, items: list[str], k: int = 20, exclude_seen: bool = False, session_id: str | None = None,
+        self,
+        items: list[str],
+        k: int = 20,
+        exclude_seen: bool = False,
+        session_id: str | None = None,
         category: str | None = None,
     ) -> Recommendation:
         payload = {"jsonData": {"items": list(items), "k": k, "exclude_seen": exclude_seen}}
@@ -64,5 +68,7 @@ class ModelServerClient:
         deadline = time.monotonic() + timeout_s
         while (served := self.served_version()) != version:
             if time.monotonic() > deadline:
-                raise ModelServerError(f"model server still serves {served!r}, not version {version}, after {timeout_s:.0f} s")
+                raise ModelServerError(
+                    f"model server still serves {served!r}, not version {version}, after {timeout_s:.0f} s"
+                )
             time.sleep(0.5)

@@ -86,8 +86,9 @@ def seldon_deployment(
         predictors = [predictor(MAIN_PREDICTOR, version=new_version, replicas=replicas, traffic=100, **common)]
     elif strategy == "canary":
         predictors = [
-            predictor(MAIN_PREDICTOR, version=current_version, replicas=replicas, traffic=100 - canary_percent,
-                      **common),
+            predictor(
+                MAIN_PREDICTOR, version=current_version, replicas=replicas, traffic=100 - canary_percent, **common
+            ),
             predictor("canary", version=new_version, replicas=1, traffic=canary_percent, **common),
         ]
     else:

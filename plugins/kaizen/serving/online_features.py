@@ -53,7 +53,7 @@ class OnlineFeatures:
         # In chunks, each cached as it arrives: a large miss (a category placement's 200
         # candidates after a model swap) that times out still warms the cache for the next.
         for start in range(0, len(missing), FETCH_CHUNK):
-            fetched = self._fetch(missing[start:start + FETCH_CHUNK], deadline - time.monotonic())
+            fetched = self._fetch(missing[start : start + FETCH_CHUNK], deadline - time.monotonic())
             if fetched is None:
                 self.retry_at = time.monotonic() + RETRY_AFTER_S
                 return None
@@ -66,7 +66,8 @@ class OnlineFeatures:
             if timeout_s <= 0:
                 raise TimeoutError(f"no time left of the {self.timeout_s * 1000:.0f} ms budget")
             response = self.http.post(
-                self.url, json={"feature_service": SERVING_SERVICE, "entities": {"item_id": item_ids}},
+                self.url,
+                json={"feature_service": SERVING_SERVICE, "entities": {"item_id": item_ids}},
                 timeout=timeout_s,
             )
             response.raise_for_status()
@@ -83,4 +84,7 @@ class OnlineFeatures:
             return None
         self.last_error = ""
         # Unknown to the online store (NOT_FOUND, null): no reason to hide the item.
-        return {item: Item(a is not False, None if c is None else str(c)) for item, a, c in zip(item_ids, available, category)}
+        return {
+            item: Item(a is not False, None if c is None else str(c))
+            for item, a, c in zip(item_ids, available, category, strict=True)
+        }

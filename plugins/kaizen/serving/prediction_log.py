@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from dataclasses import astuple, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,15 @@ class PredictionLog:
         threading.Thread(target=self._run, name="prediction-log", daemon=True).start()
 
     def record(self, session_id, items, recommended, model_name, model_version, latency_ms) -> None:
-        entry = Prediction(datetime.now(timezone.utc), session_id, list(items), list(recommended),
-                           model_name, model_version, round(latency_ms, 3))
+        entry = Prediction(
+            datetime.now(UTC),
+            session_id,
+            list(items),
+            list(recommended),
+            model_name,
+            model_version,
+            round(latency_ms, 3),
+        )
         try:
             self.queue.put_nowait(entry)
         except queue.Full:

@@ -56,7 +56,7 @@ class RegistryClient:
         uri = body["artifact_uri"]
         if not uri.startswith(ARTIFACT_SCHEME):
             raise RegistryError(f"{uri} is not served by the tracking server's artifact proxy")
-        path = uri[len(ARTIFACT_SCHEME):].lstrip("/") + "/" + relative_path
+        path = uri[len(ARTIFACT_SCHEME) :].lstrip("/") + "/" + relative_path
         url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{quote(path)}"
         dest = dest or Path(tempfile.mkdtemp(prefix=f"kaizen-{name}-{version}-")) / Path(relative_path).name
         with self.http.get(url, stream=True, timeout=self.timeout_s) as response:

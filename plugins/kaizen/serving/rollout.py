@@ -58,7 +58,9 @@ def verify(settings: Settings, version: str) -> dict:
     return {"version": version, "smoke_requests": SMOKE_REQUESTS, "p50_ms": float(np.median(latencies)), "p99_ms": p99}
 
 
-def _wait_until_every_worker_serves(client: ModelServerClient, version: str, session: list[str], timeout_s: float) -> None:
+def _wait_until_every_worker_serves(
+    client: ModelServerClient, version: str, session: list[str], timeout_s: float
+) -> None:
     """One worker answered the health check; each polls the registry on its own and loads
     at its own pace (slower on a busy machine), so wait until answers agree before judging."""
     deadline = time.monotonic() + timeout_s
@@ -77,8 +79,8 @@ def deploy(settings: Settings, version: str | None = None) -> dict:
     name = settings.model_name
     current = registry.get_model_version_by_alias(name, CHAMPION_ALIAS).version
     target = str(version or current)
-    previous = current if target != current else registry.get_model_version(name, target).tags.get(
-        "kaizen.previous_champion"
+    previous = (
+        current if target != current else registry.get_model_version(name, target).tags.get("kaizen.previous_champion")
     )
     if target != current:
         registry.get_model_version(name, target)  # fails clearly for a version that does not exist
@@ -91,16 +93,23 @@ def deploy(settings: Settings, version: str | None = None) -> dict:
         reason = str(exc)
         registry.set_model_version_tag(name, target, "kaizen.deploy.failed", reason[:4900])
         if not previous:
-            raise RolloutError(f"version {target} failed verification and there is no earlier champion: {reason}") from exc
+            raise RolloutError(
+                f"version {target} failed verification and there is no earlier champion: {reason}"
+            ) from exc
         registry.set_registered_model_alias(name, CHAMPION_ALIAS, previous)
-        log.error("version %s failed verification (%s); @%s back on version %s", target, reason, CHAMPION_ALIAS, previous)
+        log.error(
+            "version %s failed verification (%s); @%s back on version %s", target, reason, CHAMPION_ALIAS, previous
+        )
         try:
             ModelServerClient(settings.model_server_url).wait_for_version(previous, timeout_s=settings.deploy_timeout_s)
             restored = f"the model server serves version {previous} again"
         except ModelServerError as again:
             restored = f"but the model server did not return to it: {again}"
         raise RolloutError(
-            f"version {target} failed verification: {reason}. Rolled back: @{CHAMPION_ALIAS} is version {previous}, {restored}."
+            f"version {target} failed verification: {reason}. "
+            f"Rolled back: @{CHAMPION_ALIAS} is version {previous}, {restored}."
         ) from exc
-    registry.set_model_version_tag(name, target, "kaizen.deploy.verified", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    registry.set_model_version_tag(
+        name, target, "kaizen.deploy.verified", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    )
     return {**result, "previous": previous, "seconds": round(time.monotonic() - started, 2)}

@@ -111,8 +111,10 @@ def _publish(store: SeldonMetrics, metrics: list[tuple[dict, str]]) -> None:
             log.error("unknown Seldon metric type %r", kind)
     for key, (tags, seconds) in timers.items():
         counts, total = data.get(key, {}).get("value", (np.zeros(len(BINS) - 1), 0.0))
-        data[key] = {"value": (list(np.asarray(counts) + np.histogram(seconds, BINS)[0]), total + sum(seconds)),
-                     "tags": tags}
+        data[key] = {
+            "value": (list(np.asarray(counts) + np.histogram(seconds, BINS)[0]), total + sum(seconds)),
+            "tags": tags,
+        }
     with store._lock:
         store.data[worker] = data
 

@@ -13,9 +13,9 @@ PostgreSQL (``kaizen shop generate``) without holding them all in memory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ class ShopSpec:
     events: int
     seed: int = 0
     days: int = 30
-    start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     items: int = 0  # 0: about one item per 50 events, at least 1,000
     categories: int = 50
     mean_session_views: float = 5.0
@@ -115,7 +115,8 @@ def _sessions(spec: ShopSpec, cat: Catalogue, chunk: int, n_sessions: int) -> pd
 
     items = np.empty((n_sessions, lengths.max()), dtype=np.int64)
     current = np.where(
-        drifted, _sample(rng, cat.drift_popularity if cat.drift_popularity is not None else popularity, n_sessions),
+        drifted,
+        _sample(rng, cat.drift_popularity if cat.drift_popularity is not None else popularity, n_sessions),
         _sample(rng, popularity, n_sessions),
     )
     items[:, 0] = current
@@ -125,7 +126,9 @@ def _sessions(spec: ShopSpec, cat: Catalogue, chunk: int, n_sessions: int) -> pd
         lo, hi = cat.category_start[cat.category[current]], cat.category_start[cat.category[current] + 1]
         same = cat.by_category[lo + (rng.random(n_sessions) ** 2 * (hi - lo)).astype(np.int64)]
         anywhere = _sample(rng, popularity, n_sessions)
-        current = np.where(u < spec.p_follow, follow, np.where(u < spec.p_follow + spec.p_same_category, same, anywhere))
+        current = np.where(
+            u < spec.p_follow, follow, np.where(u < spec.p_follow + spec.p_same_category, same, anywhere)
+        )
         items[:, t] = current
     # Items not yet in the catalogue on the session's day are swapped for popular ones.
     mask = np.arange(items.shape[1]) < lengths[:, None]

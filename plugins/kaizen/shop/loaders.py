@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import psycopg2
@@ -114,7 +114,9 @@ def load(shop_db_url: str, fmt: str, path: Path) -> dict[str, int]:
 
 def load_frame(shop_db_url: str, frame: pd.DataFrame) -> dict[str, int]:
     products = (
-        frame.dropna(subset=["item_id"]).sort_values("occurred_at").groupby("item_id", as_index=False)
+        frame.dropna(subset=["item_id"])
+        .sort_values("occurred_at")
+        .groupby("item_id", as_index=False)
         .agg(category_id=("category_id", "last"), updated_at=("occurred_at", "min"))
     )
     conn = psycopg2.connect(shop_db_url)

@@ -38,7 +38,9 @@ def migrate(shop_db_url: str, prediction_writer: str | None = None) -> list[str]
             with conn, conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (prediction_writer,))
                 if cur.fetchone():
-                    cur.execute(sql.SQL("GRANT INSERT ON prediction_log TO {}").format(sql.Identifier(prediction_writer)))
+                    cur.execute(
+                        sql.SQL("GRANT INSERT ON prediction_log TO {}").format(sql.Identifier(prediction_writer))
+                    )
     finally:
         conn.close()
     return applied_now

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -29,7 +29,7 @@ class AirflowClient:
         self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     @classmethod
-    def from_password_file(cls, base_url: str, username: str, path: Path) -> "AirflowClient":
+    def from_password_file(cls, base_url: str, username: str, path: Path) -> AirflowClient:
         """Log in with the password SimpleAuthManager generated for ``username``."""
         return cls(base_url, username, json.loads(path.read_text())[username])
 
@@ -84,8 +84,9 @@ class AirflowClient:
                 raise AirflowError(f"{dag_id} run {run_id} still {state} after {timeout_s:.0f} s")
             time.sleep(1)
 
-    def run(self, dag_id: str, conf: dict | None = None, say: Callable[[str], None] | None = None,
-            timeout_s: float = 900.0) -> str:
+    def run(
+        self, dag_id: str, conf: dict | None = None, say: Callable[[str], None] | None = None, timeout_s: float = 900.0
+    ) -> str:
         """Unpause, trigger and follow ``dag_id`` until its run ends, saying each task's state as
         it changes; the run id. Raises AirflowError naming the failed tasks unless it succeeded."""
         self.wait_for_dag(dag_id)
@@ -105,17 +106,28 @@ class AirflowClient:
         state = self.wait_for_run(dag_id, run_id, timeout_s=timeout_s, on_change=progress)
         if state != "success":
             failed = [t for t, s in reported.items() if s == "failed"]
-            logs = "".join(f"\n--- {task_id}'s log, last lines:\n{self.task_log(dag_id, run_id, task_id)}" for task_id in failed)
-            raise AirflowError(f"{dag_id} run {run_id} {state} (failed: {failed}); see the Airflow UI at {self.base}{logs}")
+            logs = "".join(
+                f"\n--- {task_id}'s log, last lines:\n{self.task_log(dag_id, run_id, task_id)}" for task_id in failed
+            )
+            raise AirflowError(
+                f"{dag_id} run {run_id} {state} (failed: {failed}); see the Airflow UI at {self.base}{logs}"
+            )
         return run_id
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, lines: int = 40) -> str:
         """The last ``lines`` events of a task's latest try, as text (empty when there is none)."""
-        try_number = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}").get("try_number", 1)
-        body = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number or 1}",
-                            params={"full_content": "true"})
+        try_number = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}").get(
+            "try_number", 1
+        )
+        body = self.request(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number or 1}",
+            params={"full_content": "true"},
+        )
         content = body.get("content") or []
         if isinstance(content, str):
             return "\n".join(content.splitlines()[-lines:])
-        events = [f"{e.get('level', '')} {e.get('event', '')}".strip() if isinstance(e, dict) else str(e) for e in content]
+        events = [
+            f"{e.get('level', '')} {e.get('event', '')}".strip() if isinstance(e, dict) else str(e) for e in content
+        ]
         return "\n".join(events[-lines:])

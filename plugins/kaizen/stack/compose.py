@@ -14,9 +14,9 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -43,7 +43,11 @@ def write_env(path: Path, overrides: dict[str, str] | None = None) -> dict[str, 
     ``overrides``. Readable by its owner only; an existing file is never overwritten."""
     if path.exists():
         raise FileExistsError(f"{path} exists; delete it first to generate new secrets")
-    values = {**read_env_file(ENV_EXAMPLE), **{name: generate(name) for name in required_secrets()}, **(overrides or {})}
+    values = {
+        **read_env_file(ENV_EXAMPLE),
+        **{name: generate(name) for name in required_secrets()},
+        **(overrides or {}),
+    }
     path.touch(mode=0o600)
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return values
@@ -94,8 +98,12 @@ class ComposeStack:
         # podman builds OCI images unless told otherwise, and OCI drops the Dockerfiles' HEALTHCHECKs.
         engine_env = {"BUILDAH_FORMAT": "docker"} if self.engine == "podman" else {}
         result = subprocess.run(
-            self.command(*args), cwd=PROJECT_DIR, env={**os.environ, **engine_env, **self.env}, timeout=timeout,
-            capture_output=capture, text=True,
+            self.command(*args),
+            cwd=PROJECT_DIR,
+            env={**os.environ, **engine_env, **self.env},
+            timeout=timeout,
+            capture_output=capture,
+            text=True,
         )
         if result.returncode != 0:
             detail = (result.stderr or result.stdout or "")[-3000:] if capture else ""
@@ -106,7 +114,9 @@ class ComposeStack:
         """Service name -> the engine's inspect record, for every container of the project."""
         ids = subprocess.run(
             [self.engine, "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         if not ids:
             return {}
@@ -171,12 +181,17 @@ class ComposeStack:
 
     def memory_bytes(self) -> dict[str, int]:
         """Resident memory of each running container (the engine's stats, no stream)."""
-        names = {record["Name"].lstrip("/"): service for service, record in self.containers().items()
-                 if record["State"].get("Running")}
+        names = {
+            record["Name"].lstrip("/"): service
+            for service, record in self.containers().items()
+            if record["State"].get("Running")
+        }
         if not names:
             return {}
         out = subprocess.run(
-            [self.engine, "stats", "--no-stream", "--format", "json", *names], capture_output=True, text=True,
+            [self.engine, "stats", "--no-stream", "--format", "json", *names],
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout
         usage = {}
@@ -191,5 +206,5 @@ def _bytes(text: str) -> int:
     """'512.3MB' or '1.2GiB' -> bytes."""
     units = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
     number = text.rstrip("BbKkMmGgIi")
-    unit = text[len(number):].lower() or "b"
+    unit = text[len(number) :].lower() or "b"
     return int(float(number) * units[unit])

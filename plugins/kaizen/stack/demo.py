@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg2
 
@@ -52,7 +52,10 @@ def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
     session = smoke_sessions(settings, count=1)[0]
     answer = ModelServerClient(settings.model_server_url).recommend(session, k=10)
     say("")
-    say(f"Airflow UI     {settings.airflow_url}  (user {airflow.ADMIN_USER}, password in {airflow.password_file(settings)})")
+    say(
+        f"Airflow UI     {settings.airflow_url}  "
+        f"(user {airflow.ADMIN_USER}, password in {airflow.password_file(settings)})"
+    )
     say(f"MLflow UI      {settings.mlflow_tracking_uri}")
     say(f"Model server   {settings.model_server_url}/api/v1.0/predictions")
     say("")

@@ -85,7 +85,8 @@ def resolve(settings: Settings) -> Stack:
     )
     settings = dataclasses.replace(
         settings,
-        prediction_log_db_url=settings.prediction_log_db_url or postgres.with_database(
+        prediction_log_db_url=settings.prediction_log_db_url
+        or postgres.with_database(
             postgres.component_url(admin_url, settings.serving_db_role, generated["KAIZEN_SERVING_DB_PASSWORD"]),
             f"{settings.database_prefix}shop",
         ),
@@ -93,8 +94,13 @@ def resolve(settings: Settings) -> Stack:
     airflow_env = airflow.airflow_env(settings, generated)
     env = {**os.environ, **settings.as_env(), **airflow_env}
     return Stack(
-        settings, admin_url, services(settings, cluster, admin_url, airflow_env), Supervisor(settings.home), env,
-        generated, cluster,
+        settings,
+        admin_url,
+        services(settings, cluster, admin_url, airflow_env),
+        Supervisor(settings.home),
+        env,
+        generated,
+        cluster,
     )
 
 
@@ -118,7 +124,9 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
         {c: secrets.db_password(stack.secrets, c) for c in postgres.COMPONENTS},
     )
     postgres.provision_writer(
-        stack.admin_url, stack.settings.serving_db_role, stack.secrets["KAIZEN_SERVING_DB_PASSWORD"],
+        stack.admin_url,
+        stack.settings.serving_db_role,
+        stack.secrets["KAIZEN_SERVING_DB_PASSWORD"],
         f"{stack.settings.database_prefix}shop",
     )
     log.info("migrating the shop's schema and Airflow's metadata database")
@@ -141,8 +149,14 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
 
 def _remember(settings: Settings) -> None:
     """Write what ``up`` generated so later commands (CLI, tests) find the same stack."""
-    keep = ("KAIZEN_POSTGRES_PORT", "KAIZEN_SHOP_DB_URL", "KAIZEN_AIRFLOW_DB_URL", "KAIZEN_MLFLOW_DB_URL",
-            "KAIZEN_FEAST_DB_URL", "KAIZEN_PREDICTION_LOG_DB_URL")
+    keep = (
+        "KAIZEN_POSTGRES_PORT",
+        "KAIZEN_SHOP_DB_URL",
+        "KAIZEN_AIRFLOW_DB_URL",
+        "KAIZEN_MLFLOW_DB_URL",
+        "KAIZEN_FEAST_DB_URL",
+        "KAIZEN_PREDICTION_LOG_DB_URL",
+    )
     env = settings.as_env()
     write_env_file(settings.home / STACK_ENV_FILE, {key: env[key] for key in keep})
 

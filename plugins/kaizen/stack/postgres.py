@@ -105,9 +105,12 @@ class PrivateCluster:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         command = [
             str(self.bindir / "initdb"),
-            "-D", str(self.data_dir),
-            "-U", "postgres",
-            "--pwfile", str(pwfile),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--pwfile",
+            str(pwfile),
             "--auth-host=scram-sha-256",
             "--auth-local=peer",
             "--encoding=UTF8",
@@ -124,14 +127,21 @@ class PrivateCluster:
         """The foreground server command a process supervisor runs."""
         return [
             str(self.bindir / "postgres"),
-            "-D", str(self.data_dir),
-            "-p", str(self.port),
-            "-h", self.host,
-            "-k", str(self.socket_dir),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-h",
+            self.host,
+            "-k",
+            str(self.socket_dir),
             # Small and quick to stop: the embedded stack is a workstation's, not a fleet's.
-            "-c", "shared_buffers=64MB",
-            "-c", "max_connections=200",
-            "-c", "fsync=on",
+            "-c",
+            "shared_buffers=64MB",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
         ]
 
     def as_os_user(self, command: list[str]) -> list[str]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import psycopg2
 import requests
@@ -42,8 +42,13 @@ def serving_venv() -> Path:
 
 
 # What the model server may know: no database login but its insert-only one.
-_NOT_FOR_SERVING = ("KAIZEN_DATABASE_URL", "KAIZEN_SHOP_DB_URL", "KAIZEN_AIRFLOW_DB_URL", "KAIZEN_MLFLOW_DB_URL",
-                    "KAIZEN_FEAST_DB_URL")
+_NOT_FOR_SERVING = (
+    "KAIZEN_DATABASE_URL",
+    "KAIZEN_SHOP_DB_URL",
+    "KAIZEN_AIRFLOW_DB_URL",
+    "KAIZEN_MLFLOW_DB_URL",
+    "KAIZEN_FEAST_DB_URL",
+)
 
 
 def services(
@@ -69,13 +74,19 @@ def services(
             Program(
                 "mlflow",
                 [
-                    str(bin_dir / "mlflow"), "server",
+                    str(bin_dir / "mlflow"),
+                    "server",
                     "--serve-artifacts",
-                    "--artifacts-destination", str(settings.home / "mlflow" / "artifacts"),
-                    "--host", settings.host,
-                    "--port", str(settings.mlflow_port),
-                    "--workers", "2",
-                    "--allowed-hosts", f"{settings.host}:{settings.mlflow_port},localhost:{settings.mlflow_port}",
+                    "--artifacts-destination",
+                    str(settings.home / "mlflow" / "artifacts"),
+                    "--host",
+                    settings.host,
+                    "--port",
+                    str(settings.mlflow_port),
+                    "--workers",
+                    "2",
+                    "--allowed-hosts",
+                    f"{settings.host}:{settings.mlflow_port},localhost:{settings.mlflow_port}",
                 ],
                 env={
                     # Not --backend-store-uri: a password on a command line is visible in `ps`.
@@ -99,8 +110,12 @@ def services(
             "airflow-scheduler",
             # --skip-serve-logs: Airflow's log server binds every interface, and the api-server
             # reads task logs straight from the shared log directory here.
-            Program("airflow-scheduler", airflow_command("scheduler", "--skip-serve-logs"), env=airflow_program_env,
-                    priority=30),
+            Program(
+                "airflow-scheduler",
+                airflow_command("scheduler", "--skip-serve-logs"),
+                env=airflow_program_env,
+                priority=30,
+            ),
             lambda: airflow_health("scheduler"),
             uses_airflow_db=True,
         ),
@@ -112,8 +127,12 @@ def services(
         ),
         Service(
             "airflow-triggerer",
-            Program("airflow-triggerer", airflow_command("triggerer", "--skip-serve-logs"), env=airflow_program_env,
-                    priority=30),
+            Program(
+                "airflow-triggerer",
+                airflow_command("triggerer", "--skip-serve-logs"),
+                env=airflow_program_env,
+                priority=30,
+            ),
             lambda: airflow_health("triggerer"),
             uses_airflow_db=True,
         ),
@@ -122,9 +141,19 @@ def services(
             Program(
                 "feature-server",
                 [
-                    str(bin_dir / "feast"), "-c", str(settings.home / "feast"), "serve",
-                    "-h", settings.host, "-p", str(settings.feature_server_port),
-                    "--workers", "1", "--no-access-log", "--registry_ttl_sec", "5",
+                    str(bin_dir / "feast"),
+                    "-c",
+                    str(settings.home / "feast"),
+                    "serve",
+                    "-h",
+                    settings.host,
+                    "-p",
+                    str(settings.feature_server_port),
+                    "--workers",
+                    "1",
+                    "--no-access-log",
+                    "--registry_ttl_sec",
+                    "5",
                 ],
                 priority=35,
             ),
@@ -137,18 +166,28 @@ def services(
                 "model-server",
                 [
                     # seldon-core-microservice, bound to KAIZEN_HOST instead of 0.0.0.0.
-                    str(serving_venv() / "bin" / "python"), "-m", "kaizen.serving.microservice",
+                    str(serving_venv() / "bin" / "python"),
+                    "-m",
+                    "kaizen.serving.microservice",
                     "kaizen.serving.seldon_model.SeldonRecommender",
-                    "--service-type", "MODEL",
-                    "--http-port", str(settings.serving_port),
-                    "--grpc-port", str(settings.serving_grpc_port),
-                    "--metrics-port", str(settings.serving_metrics_port),
+                    "--service-type",
+                    "MODEL",
+                    "--http-port",
+                    str(settings.serving_port),
+                    "--grpc-port",
+                    str(settings.serving_grpc_port),
+                    "--metrics-port",
+                    str(settings.serving_metrics_port),
                     # Two single-threaded workers: 1.5x the throughput of one threaded worker
                     # on two cores (bench/serving.py), as Python threads share one GIL.
-                    "--workers", "2",
-                    "--threads", "1",
-                    "--grpc-workers", "1",
-                    "--log-level", "INFO",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "1",
+                    "--grpc-workers",
+                    "1",
+                    "--log-level",
+                    "INFO",
                 ],
                 env=serving_env,
                 priority=40,

@@ -58,11 +58,14 @@ def presplit(train: pd.DataFrame, test: pd.DataFrame, event_types=("view",)) -> 
     train_sessions = sessions_of(train)
     test_sessions = drop_short(sessions_of(test, train_sessions.vocabulary))
     both = pd.concat([train, test], ignore_index=True)
-    return Split(train_sessions, test_sessions, test["occurred_at"].min(), digest(both.assign(event_id=np.arange(len(both)))))
+    return Split(
+        train_sessions, test_sessions, test["occurred_at"].min(), digest(both.assign(event_id=np.arange(len(both))))
+    )
 
 
-def evaluate_files(fmt: str, train_path, test_path=None, model: str = "vstan", params: dict | None = None,
-                   test_days: float = 2.0) -> dict:
+def evaluate_files(
+    fmt: str, train_path, test_path=None, model: str = "vstan", params: dict | None = None, test_days: float = 2.0
+) -> dict:
     """``kaizen evaluate``: score a model on public data with the code the DAG uses.
 
     With one file the session-rec protocol splits it (last ``test_days`` as test); with two
@@ -79,5 +82,11 @@ def evaluate_files(fmt: str, train_path, test_path=None, model: str = "vstan", p
     started = time.perf_counter()
     fitted = MODELS[model](**(params or {})).fit(split.train)
     fit_s = time.perf_counter() - started
-    return {"model": model, "params": fitted.params, "train_sessions": split.train.n_sessions,
-            "items": split.train.n_items, "fit_s": round(fit_s, 3), **evaluate(fitted, split.test)}
+    return {
+        "model": model,
+        "params": fitted.params,
+        "train_sessions": split.train.n_sessions,
+        "items": split.train.n_items,
+        "fit_s": round(fit_s, 3),
+        **evaluate(fitted, split.test),
+    }

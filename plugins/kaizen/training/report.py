@@ -6,8 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: Airflow workers have no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 MAX_K = 20
 
@@ -36,7 +36,9 @@ def bias_chart(metrics: dict[str, dict[str, float]], k: int = 20):
     """Coverage@K and Popularity@K side by side: a model can win HR by pushing bestsellers."""
     fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
     labels = list(metrics)
-    for ax, key, title in zip(axes, (f"coverage_{k}", f"popularity_{k}"), (f"Coverage@{k}", f"Popularity@{k}")):
+    for ax, key, title in zip(
+        axes, (f"coverage_{k}", f"popularity_{k}"), (f"Coverage@{k}", f"Popularity@{k}"), strict=True
+    ):
         values = [metrics[label].get(key, float("nan")) for label in labels]
         ax.bar(labels, values, color=["tab:blue", "tab:orange", "tab:green"][: len(labels)])
         ax.set_title(title)
@@ -74,7 +76,8 @@ def model_card(
 |---|---|
 | model family | `{model}` |
 | parameters | `{params}` |
-| training window | {window["train_start"]} to {window["test_start"]} ({window["train_sessions"]} sessions, {window["items"]} items) |
+| training window | {window["train_start"]} to {window["test_start"]} \
+({window["train_sessions"]} sessions, {window["items"]} items) |
 | test window | {window["test_start"]} to {window["end"]} ({window["test_predictions"]} predictions) |
 | data digest | `{window["digest"]}` |
 | feature service | `{feature_service}` |

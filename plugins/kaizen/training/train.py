@@ -48,7 +48,7 @@ class TrainOptions:
     seed: int = 0
     force_promote: bool = False
     force_reason: str = ""
-    policy: gate.GatePolicy = gate.GatePolicy()
+    policy: gate.GatePolicy = field(default_factory=gate.GatePolicy)
 
 
 def code_version() -> str:
@@ -96,7 +96,10 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
         if options.tune:
             train_events = events[events["occurred_at"] < split.test_start]
             validation = time_split(train_events, options.test_days)
-            params = {**tune(options.model, validation, options.tuning_budget, options.policy.primary, options.seed), **params}
+            params = {
+                **tune(options.model, validation, options.tuning_budget, options.policy.primary, options.seed),
+                **params,
+            }
         started = time.perf_counter()
         model = MODELS[options.model](**params).fit(split.train)
         fit_s = time.perf_counter() - started
@@ -104,17 +107,31 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
         mlflow.log_input(mlflow.data.from_pandas(features, name=TRAINING_SERVICE), context="training")
         metrics = evaluate(model, split.test)
 
-        mlflow.log_params({"model": options.model, "train_days": options.train_days, "test_days": options.test_days,
-                           "tuned": options.tune, "seed": options.seed, **model.params})
+        mlflow.log_params(
+            {
+                "model": options.model,
+                "train_days": options.train_days,
+                "test_days": options.test_days,
+                "tuned": options.tune,
+                "seed": options.seed,
+                **model.params,
+            }
+        )
         mlflow.log_metrics({**metrics, "fit_s": fit_s})
         window_info = {
-            "train_start": str(events["occurred_at"].min()), "test_start": str(split.test_start),
-            "end": str(events["occurred_at"].max()), "train_sessions": split.train.n_sessions,
-            "items": split.train.n_items, "test_predictions": int(metrics["predictions"]), "digest": split.digest,
+            "train_start": str(events["occurred_at"].min()),
+            "test_start": str(split.test_start),
+            "end": str(events["occurred_at"].max()),
+            "train_sessions": split.train.n_sessions,
+            "items": split.train.n_items,
+            "test_predictions": int(metrics["predictions"]),
+            "digest": split.digest,
         }
         code = code_version()
-        mlflow.set_tags({f"kaizen.window.{k}": str(v) for k, v in window_info.items()}
-                        | {"kaizen.feature_service": TRAINING_SERVICE, "kaizen.code_version": code})
+        mlflow.set_tags(
+            {f"kaizen.window.{k}": str(v) for k, v in window_info.items()}
+            | {"kaizen.feature_service": TRAINING_SERVICE, "kaizen.code_version": code}
+        )
         version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
         MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
             settings.model_name, version, "kaizen.feature_service", TRAINING_SERVICE
@@ -122,11 +139,17 @@ def train_recommender(settings: Settings, options: TrainOptions) -> dict:
 
         decision, ranks = _gate(settings, options, split, model, metrics)
         gate.apply(settings.mlflow_tracking_uri, settings.model_name, version, decision)
-        mlflow.set_tags({"kaizen.gate.decision": "promoted" if decision.promote else "refused",
-                         "kaizen.model_version": version})
+        mlflow.set_tags(
+            {"kaizen.gate.decision": "promoted" if decision.promote else "refused", "kaizen.model_version": version}
+        )
         _log_report(settings, options, model, version, window_info, metrics, decision, ranks, code)
-    return {"run_id": run.info.run_id, "version": version, "promoted": decision.promote,
-            "reason": decision.reason, "metrics": metrics}
+    return {
+        "run_id": run.info.run_id,
+        "version": version,
+        "promoted": decision.promote,
+        "reason": decision.reason,
+        "metrics": metrics,
+    }
 
 
 def _gate(settings: Settings, options: TrainOptions, split: Split, model: Recommender, metrics: dict):
@@ -143,7 +166,10 @@ def _gate(settings: Settings, options: TrainOptions, split: Split, model: Recomm
     )
     if options.force_promote and not decision.promote:
         decision = gate.force(decision, options.force_reason)
-    ranks = {label: target_ranks(model, for_challenger), f"champion v{version}": target_ranks(champion_recommender, for_champion)}
+    ranks = {
+        label: target_ranks(model, for_challenger),
+        f"champion v{version}": target_ranks(champion_recommender, for_champion),
+    }
     return decision, ranks
 
 
@@ -151,12 +177,22 @@ def _log_report(settings, options, model, version, window_info, metrics, decisio
     compared = {"challenger": decision.challenger}
     if decision.champion is not None:
         compared[f"champion v{decision.champion_version}"] = decision.champion
-    for figure, name in ((report.hit_rate_curves(ranks), "hit_rate_at_k"), (report.bias_chart(compared), "coverage_and_popularity")):
+    for figure, name in (
+        (report.hit_rate_curves(ranks), "hit_rate_at_k"),
+        (report.bias_chart(compared), "coverage_and_popularity"),
+    ):
         mlflow.log_figure(figure, f"plots/{name}.png")
         report.close(figure)
     card = report.model_card(
-        name=settings.model_name, version=version, model=options.model, params=model.params, window=window_info,
-        metrics=metrics, decision=decision.as_dict(), feature_service=TRAINING_SERVICE, code_version=code,
+        name=settings.model_name,
+        version=version,
+        model=options.model,
+        params=model.params,
+        window=window_info,
+        metrics=metrics,
+        decision=decision.as_dict(),
+        feature_service=TRAINING_SERVICE,
+        code_version=code,
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model_card.md"

@@ -32,7 +32,7 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
 def candidates(model: str, budget: int, seed: int = 0) -> list[dict]:
     """Up to ``budget`` parameter sets, the same ones for the same seed."""
     space = {k: v for k, v in SEARCH_SPACES.get(model, {}).items() if k in _accepted(model)}
-    grid = [dict(zip(space, values)) for values in itertools.product(*space.values())] or [{}]
+    grid = [dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())] or [{}]
     random.Random(seed).shuffle(grid)
     return grid[: max(1, budget)]
 
