@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import psycopg2
 from psycopg2 import sql
 
-from kaizen.stack.postgres import with_database
+from kaizen.db_urls import with_database
 
 ADMIN_URL = os.environ.get("KAIZEN_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

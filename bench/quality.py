@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from kaizen.models import CHAMPION, MODELS, Sessions
+from kaizen.models import DEFAULT_FAMILY, MODELS, Sessions
 from kaizen.shop.generator import ShopSpec, generate
 from kaizen.shop.loaders import read_retailrocket
 from kaizen.stack.demo import DEMO_DATA
@@ -67,7 +67,7 @@ def retailrocket() -> dict[str, float]:
         results[f"rr_train_s_{kind}"] = fit_s
         results[f"rr_eval_ms_{kind}"] = eval_ms
     for key in ("hr20", "mrr20", "train_s", "eval_ms"):
-        results[f"rr_{key}_champion"] = results[f"rr_{key}_{CHAMPION}"]
+        results[f"rr_{key}_champion"] = results[f"rr_{key}_{DEFAULT_FAMILY}"]
     results["rr_hr20_ratio_champion_to_popularity"] = results["rr_hr20_champion"] / results["rr_hr20_popularity"]
     return results
 
@@ -85,8 +85,8 @@ def generated() -> dict[str, float]:
 
 def training_cost() -> dict[str, float]:
     small, large = generated_sessions(250_000), generated_sessions(1_000_000)
-    small_s, _ = _fit_seconds(CHAMPION, small)
-    large_s, model = _fit_seconds(CHAMPION, large)
+    small_s, _ = _fit_seconds(DEFAULT_FAMILY, small)
+    large_s, model = _fit_seconds(DEFAULT_FAMILY, large)
     rng = np.random.default_rng(11)
     latencies = []
     for s in rng.choice(large.n_sessions, size=300, replace=False):

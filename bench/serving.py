@@ -26,13 +26,13 @@ import mlflow
 import psutil
 import requests
 
-from kaizen.models import CHAMPION, MODELS
+from kaizen.config import Settings
+from kaizen.models import DEFAULT_FAMILY, MODELS
 from kaizen.registry.champion import register, set_champion
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.shop.loaders import read_retailrocket
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.postgres import free_port
-from kaizen.stack.services import serving_venv
 from kaizen.training.protocol import session_rec_split
 
 CONCURRENCY = (1, 8, 32)
@@ -156,7 +156,7 @@ def run() -> dict:
         try:
             _wait(f"{tracking}/health", work / "mlflow.log")
             mlflow.set_tracking_uri(tracking)
-            model = MODELS[CHAMPION]().fit(session_rec_split(read_retailrocket(DEMO_DATA)).train)
+            model = MODELS[DEFAULT_FAMILY]().fit(session_rec_split(read_retailrocket(DEMO_DATA)).train)
             with mlflow.start_run():
                 uri = log_recommender(model)
             version = register(tracking, uri, "bench-recommender")
@@ -164,7 +164,7 @@ def run() -> dict:
 
             seldon = _start(
                 [
-                    str(serving_venv() / "bin" / "python"),
+                    str(Settings.from_env().serving_venv / "bin" / "python"),
                     "-m",
                     "kaizen.serving.microservice",
                     "kaizen.serving.seldon_model.SeldonRecommender",

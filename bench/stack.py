@@ -23,7 +23,7 @@ import psutil
 
 from bench.common import median_seconds
 from kaizen.config import Settings
-from kaizen.models import CHAMPION, MODELS
+from kaizen.models import DEFAULT_FAMILY, MODELS
 from kaizen.shop.loaders import read_retailrocket
 from kaizen.stack import embedded
 from kaizen.stack.demo import DEMO_DATA, demo
@@ -72,7 +72,7 @@ class StackMemory:
 
 def run() -> dict:
     split = session_rec_split(read_retailrocket(DEMO_DATA))
-    reference_s = median_seconds(lambda: evaluate(MODELS[CHAMPION]().fit(split.train), split.test), repeats=3)
+    reference_s = median_seconds(lambda: evaluate(MODELS[DEFAULT_FAMILY]().fit(split.train), split.test), repeats=3)
 
     settings = Settings.from_env({**os.environ, **embedded.private_env("kaizen-bench-stack-")})
     try:

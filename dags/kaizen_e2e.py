@@ -13,7 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from kaizen.models import CHAMPION, MODELS
+from kaizen.models import DEFAULT_FAMILY, MODELS
 
 
 @dag(
@@ -26,7 +26,7 @@ from kaizen.models import CHAMPION, MODELS
     doc_md=__doc__,
     params={
         "model": Param(
-            CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
+            DEFAULT_FAMILY, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
         ),
         "test_days": Param(2.0, type="number", minimum=0.1, description="Last days held out as the test window."),
     },

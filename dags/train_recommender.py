@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from kaizen.assets import FEATURES, MODEL_CHAMPION
-from kaizen.models import CHAMPION, MODELS
+from kaizen.models import DEFAULT_FAMILY, MODELS
 
 
 @dag(
@@ -29,7 +29,7 @@ from kaizen.models import CHAMPION, MODELS
     default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
     params={
         "model": Param(
-            CHAMPION, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
+            DEFAULT_FAMILY, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
         ),
         "train_days": Param(30, type="number", minimum=1, description="Days of history before the test window."),
         "test_days": Param(2, type="number", minimum=0.5, description="Last days held out to evaluate and gate on."),

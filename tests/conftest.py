@@ -18,9 +18,9 @@ import pytest
 from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
+from kaizen.db_urls import with_database
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.embedded import private_env
-from kaizen.stack.postgres import with_database
 
 ADMIN_URL = os.environ.get("KAIZEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KAIZEN = [sys.executable, "-m", "kaizen"]

@@ -19,10 +19,10 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.type_map import python_values_to_proto_values
 
+from kaizen import lake
 from kaizen.config import Settings
 from kaizen.features import columns, engineering, materialize_engine
 from kaizen.features import store as fstore
-from kaizen.ingest import lake
 from kaizen.ingest.source import SOURCE_SCHEMA
 from kaizen.training.item_features import item_features, recent_popularity
 

@@ -29,9 +29,9 @@ import yaml
 from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
+from kaizen.db_urls import component_url, with_database
 from kaizen.shop.schema import migrate
 from kaizen.stack.embedded import resolve
-from kaizen.stack.postgres import component_url, with_database
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 COMPOSE_TEXT = COMPOSE_FILE.read_text()

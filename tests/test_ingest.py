@@ -7,8 +7,8 @@ import psycopg2
 import pytest
 
 from conftest import RETAILROCKET
+from kaizen import lake
 from kaizen.config import Settings
-from kaizen.ingest import lake
 from kaizen.ingest.pipeline import DataQualityError, days_for_interval, ingest_days, ingest_everything, ingest_interval
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from kaizen.db_urls import with_database
 from kaizen.stack.postgres import (
     COMPONENTS,
     PrivateCluster,
@@ -15,7 +16,6 @@ from kaizen.stack.postgres import (
     provision,
     wait_until_ready,
     wheel_bindir,
-    with_database,
 )
 
 

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from conftest import RETAILROCKET
-from kaizen.models import CHAMPION, MODELS, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
+from kaizen.models import DEFAULT_FAMILY, MODELS, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
 from kaizen.shop.loaders import read_retailrocket
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
@@ -186,7 +186,7 @@ def test_session_rec_protocol_gives_1387_predictions(split):
 
 def test_champion_reaches_the_session_rec_figures(split):
     # session-rec's own implementations: V-SKNN .769/.512, STAN .766/.535, VSTAN .768/.535.
-    metrics = evaluate(MODELS[CHAMPION]().fit(split.train), split.test)
+    metrics = evaluate(MODELS[DEFAULT_FAMILY]().fit(split.train), split.test)
     assert metrics["predictions"] == 1387
     assert metrics["hr_20"] >= 0.77
     assert metrics["mrr_20"] >= 0.535

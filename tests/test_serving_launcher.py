@@ -7,8 +7,8 @@ import time
 
 import psutil
 
+from kaizen.config import Settings
 from kaizen.stack.postgres import free_port
-from kaizen.stack.services import serving_venv
 
 
 def test_listens_on_kaizen_host_and_stops_whole_on_sigterm(tmp_path):
@@ -21,7 +21,7 @@ def test_listens_on_kaizen_host_and_stops_whole_on_sigterm(tmp_path):
     }  # no registry: it serves nothing, still runs
     server = subprocess.Popen(
         [
-            str(serving_venv() / "bin" / "python"),
+            str(Settings.from_env().serving_venv / "bin" / "python"),
             "-m",
             "kaizen.serving.microservice",
             "kaizen.serving.seldon_model.SeldonRecommender",

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from conftest import run_kaizen
+from kaizen.config import Settings
 from kaizen.registry.champion import champion_version
 from kaizen.serving.client import ModelServerClient
-from kaizen.stack.services import serving_venv
 
 pytestmark = pytest.mark.stack
 
@@ -88,7 +88,7 @@ def test_grpc_gives_the_rest_answer(stack, e2e_run):
     )
     out = subprocess.run(
         [
-            str(serving_venv() / "bin" / "python"),
+            str(Settings.from_env().serving_venv / "bin" / "python"),
             "-c",
             client,
             f"{stack.host}:{stack.serving_grpc_port}",
@@ -107,7 +107,7 @@ def test_grpc_gives_the_rest_answer(stack, e2e_run):
 
 
 def test_serving_environment_is_isolated():
-    python = serving_venv() / "bin" / "python"
+    python = Settings.from_env().serving_venv / "bin" / "python"
     probe = (
         "import importlib.util, numpy, seldon_core.version as v; "
         "print(numpy.__version__, v.__version__, "

@@ -9,9 +9,10 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import RETAILROCKET
+from kaizen import lake
 from kaizen.features import engineering
 from kaizen.features import store as fstore
-from kaizen.ingest import lake, source
+from kaizen.ingest import source
 from kaizen.registry.gate import GatePolicy, decide, force
 from kaizen.shop.loaders import read_retailrocket
 from kaizen.training.train import TrainOptions, train_recommender

@@ -15,9 +15,13 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from kaizen.errors import ConfigError
+
 STACK_ENV_FILE = "stack.env"
+ONLINE_STORES = ("postgres", "redis")
 CHAMPION_ALIAS = "champion"  # the registry alias the model server serves
 # The checkout this package runs from (plugins/kaizen/config.py -> the repository root).
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -84,8 +88,8 @@ class Settings:
     serving_metrics_port: int = _setting("KAIZEN_SERVING_METRICS_PORT", 6000, "Model server Prometheus metrics.")
 
     lake_dir: Path = _setting("KAIZEN_LAKE_DIR", Path(""), "Parquet lake; empty means KAIZEN_HOME/lake.")
-    shop_opened: str = _setting(
-        "KAIZEN_SHOP_OPENED", "2000-01-01", "Events dated before this day (UTC) are quarantined as impossible."
+    shop_opened: date = _setting(
+        "KAIZEN_SHOP_OPENED", date(2000, 1, 1), "Events dated before this day (UTC) are quarantined as impossible."
     )
     ingest_lateness_hours: float = _setting(
         "KAIZEN_INGEST_LATENESS_HOURS", 48.0, "How late an event may arrive and still reach its day's partition."
@@ -128,6 +132,25 @@ class Settings:
     airflow_url: str = _setting(
         "KAIZEN_AIRFLOW_URL", "", "Airflow api-server URL; empty derives it from host and port."
     )
+    serving_venv: Path = _setting(
+        "KAIZEN_SERVING_VENV", Path(""), "The serving environment (seldon-core); empty means .venv/serving."
+    )
+    code_version: str = _setting(
+        "KAIZEN_CODE_VERSION",
+        "",
+        "Code version recorded on every model; empty reads the git checkout, else the package version.",
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "feast_online_store", self.feast_online_store.strip().lower())
+        if self.feast_online_store not in ONLINE_STORES:
+            raise ConfigError(
+                f"KAIZEN_FEAST_ONLINE_STORE={self.feast_online_store!r}: expected one of {', '.join(ONLINE_STORES)}"
+            )
+        if self.feast_online_store == "redis" and not self.redis_url:
+            raise ConfigError(
+                "KAIZEN_FEAST_ONLINE_STORE=redis needs KAIZEN_REDIS_URL (redis://[:password@]host:port/db)"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +176,9 @@ class Settings:
             model_server_url=self.model_server_url or f"http://{self.host}:{self.serving_port}",
             airflow_url=self.airflow_url or f"http://{self.host}:{self.airflow_port}",
             feature_server_url=self.feature_server_url or f"http://{self.host}:{self.feature_server_port}",
+            serving_venv=self.serving_venv
+            if str(self.serving_venv) not in ("", ".")
+            else PROJECT_DIR / ".venv" / "serving",
         )
 
     @property
@@ -186,13 +212,25 @@ def _convert(type_name: str, raw: str, env: str):
             return float(raw)
         if type_name == "Path":
             return Path(raw)
+        if type_name == "date":
+            return date.fromisoformat(raw)
         if type_name == "bool":
             if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(raw)
             return raw.lower() in ("true", "1", "yes")
         return raw
     except ValueError as exc:
-        raise ValueError(f"{env}={raw!r} is not a valid {type_name}") from exc
+        raise ConfigError(f"{env}={raw!r} is not a valid {type_name}") from exc
+
+
+def mlflow_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(user, password) for an MLflow server with basic auth: the variables the mlflow client reads.
+
+    Kept out of ``Settings`` so they never reach stack.env or another component's environment.
+    """
+    environ = os.environ if environ is None else environ
+    username, password = environ.get("MLFLOW_TRACKING_USERNAME"), environ.get("MLFLOW_TRACKING_PASSWORD")
+    return (username, password) if username and password else None
 
 
 def read_env_file(path: Path) -> dict[str, str]:

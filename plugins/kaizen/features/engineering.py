@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from kaizen.ingest import lake
+from kaizen import lake
 
 EVENT_COUNTS = {"view": "views", "addtocart": "carts", "transaction": "purchases"}
 ITEM_WINDOWS = (1, 7, 30)

@@ -26,9 +26,9 @@ import yaml
 from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource
 
 from kaizen.config import Settings
+from kaizen.db_urls import sqlalchemy_url
 from kaizen.features import engineering
 from kaizen.features.definitions import ENTITY_OF_VIEW, category, item, services, session, views
-from kaizen.stack.postgres import sqlalchemy_url
 
 log = logging.getLogger(__name__)
 

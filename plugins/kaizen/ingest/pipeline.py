@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kaizen import lake
 from kaizen.config import Settings
-from kaizen.ingest import lake, quarantine, source
+from kaizen.ingest import quarantine, source
 from kaizen.ingest.validation import STRING, Rules, validate
 from kaizen.shop.schema import migrate
 

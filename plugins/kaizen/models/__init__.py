@@ -14,10 +14,10 @@ from kaizen.models.vsknn import VSKNN
 from kaizen.models.vstan import VSTAN
 
 MODELS = Recommender.registry
-CHAMPION = "vstan"  # the best model on the RetailRocket benchmark, with its constructor's defaults
+DEFAULT_FAMILY = "vstan"  # the family trained unless one is asked for: best on the RetailRocket benchmark
 
 __all__ = [
-    "CHAMPION",
+    "DEFAULT_FAMILY",
     "MODELS",
     "STAN",
     "VSKNN",

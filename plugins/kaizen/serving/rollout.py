@@ -14,8 +14,8 @@ import time
 import numpy as np
 from mlflow import MlflowClient
 
+from kaizen import lake
 from kaizen.config import CHAMPION_ALIAS, Settings
-from kaizen.ingest import lake
 from kaizen.serving.client import ModelServerClient, ModelServerError
 
 log = logging.getLogger(__name__)

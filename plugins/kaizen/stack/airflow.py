@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from kaizen.config import PROJECT_DIR, Settings
-from kaizen.stack.postgres import sqlalchemy_url
+from kaizen.db_urls import sqlalchemy_url
 
 ADMIN_USER = "admin"
 

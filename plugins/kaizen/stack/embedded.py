@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kaizen.config import STACK_ENV_FILE, Settings, write_env_file
+from kaizen.db_urls import component_url, with_database
 from kaizen.shop.schema import migrate as migrate_shop
 from kaizen.stack import airflow, postgres, secrets
 from kaizen.stack.services import Service, services
@@ -71,7 +72,7 @@ def resolve(settings: Settings) -> Stack:
         admin_url = cluster.admin_url
         settings = dataclasses.replace(settings, postgres_port=port)
     urls = {
-        component: postgres.component_url(
+        component: component_url(
             admin_url, f"{settings.database_prefix}{component}", secrets.db_password(generated, component)
         )
         for component in postgres.COMPONENTS
@@ -86,8 +87,8 @@ def resolve(settings: Settings) -> Stack:
     settings = dataclasses.replace(
         settings,
         prediction_log_db_url=settings.prediction_log_db_url
-        or postgres.with_database(
-            postgres.component_url(admin_url, settings.serving_db_role, generated["KAIZEN_SERVING_DB_PASSWORD"]),
+        or with_database(
+            component_url(admin_url, settings.serving_db_role, generated["KAIZEN_SERVING_DB_PASSWORD"]),
             f"{settings.database_prefix}shop",
         ),
     )

@@ -17,10 +17,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
+
+from kaizen.db_urls import component_url, redact, with_database
 
 COMPONENTS = ("shop", "airflow", "mlflow", "feast")
 
@@ -212,30 +214,3 @@ def provision_writer(admin_url: str, name: str, password: str, database: str) ->
     finally:
         conn.close()
     return with_database(component_url(admin_url, name, password), database)
-
-
-def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
-
-
-def component_url(admin_url: str, name: str, password: str) -> str:
-    """The admin URL with the component's role, password and database."""
-    parts = urlsplit(admin_url)
-    netloc = f"{quote(name, safe='')}:{quote(password, safe='')}@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, f"/{name}", parts.query, ""))
-
-
-def redact(url: str) -> str:
-    """A URL safe to print: the password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
-
-
-def sqlalchemy_url(url: str) -> str:
-    """The libpq URL for SQLAlchemy with psycopg2 (SQLAlchemy 2.1 maps postgresql:// to psycopg 3)."""
-    return url.replace("postgresql://", "postgresql+psycopg2://", 1)

@@ -6,7 +6,6 @@ README describes both.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +14,10 @@ from pathlib import Path
 import psycopg2
 import requests
 
-from kaizen.config import PROJECT_DIR, Settings
+from kaizen.config import Settings
+from kaizen.db_urls import redact, sqlalchemy_url
 from kaizen.stack.airflow import airflow_command
-from kaizen.stack.postgres import PrivateCluster, redact, sqlalchemy_url
+from kaizen.stack.postgres import PrivateCluster
 from kaizen.stack.supervisor import Program
 
 HealthCheck = Callable[[], str]  # returns a short status; raises when unhealthy
@@ -34,11 +34,6 @@ class Service:
     check: HealthCheck
     url: str = ""
     uses_airflow_db: bool = False  # starts only once ``airflow db migrate`` has run
-
-
-def serving_venv() -> Path:
-    """The serving environment (seldon-core's pins conflict with the orchestration env's)."""
-    return Path(os.environ.get("KAIZEN_SERVING_VENV") or PROJECT_DIR / ".venv" / "serving")
 
 
 # What the model server may know: no database login but its insert-only one.
@@ -166,7 +161,7 @@ def services(
                 "model-server",
                 [
                     # seldon-core-microservice, bound to KAIZEN_HOST instead of 0.0.0.0.
-                    str(serving_venv() / "bin" / "python"),
+                    str(settings.serving_venv / "bin" / "python"),
                     "-m",
                     "kaizen.serving.microservice",
                     "kaizen.serving.seldon_model.SeldonRecommender",

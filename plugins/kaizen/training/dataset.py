@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kaizen.ingest import lake
+from kaizen import lake
 from kaizen.models import Sessions
 
 

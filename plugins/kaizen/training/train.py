@@ -23,11 +23,11 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from kaizen.config import PROJECT_DIR, Settings
-from kaizen.models import CHAMPION, MODELS, Recommender, load_model
+from kaizen.models import DEFAULT_FAMILY, MODELS, Recommender, load_model
 from kaizen.registry import gate
 from kaizen.registry.champion import champion_version, register
+from kaizen.registry.client import MODEL_ARTIFACT, RegistryClient
 from kaizen.registry.pyfunc import log_recommender
-from kaizen.serving.registry_client import MODEL_ARTIFACT, RegistryClient
 from kaizen.training import report
 from kaizen.training.dataset import Split, common_test, read_events, time_split
 from kaizen.training.evaluation import evaluate, target_ranks
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainOptions:
-    model: str = CHAMPION
+    model: str = DEFAULT_FAMILY
     params: dict = field(default_factory=dict)
     train_days: float = 30.0  # history before the test window
     test_days: float = 2.0

@@ -1,4 +1,5 @@
-"""The Parquet lake: ``events/date=YYYY-MM-DD/`` partitions and catalogue snapshots.
+"""The Parquet lake, the contract between stages: ingestion writes it, features, training and
+roll-out checks read it. ``events/date=YYYY-MM-DD/`` partitions and catalogue snapshots.
 
 A run owns whole days: it rewrites every day of its range, empty ones included, so the
 same range ingested twice leaves the same files' rows.

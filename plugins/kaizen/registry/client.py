@@ -1,19 +1,21 @@
-"""MLflow's registry and artifact proxy over plain REST, for the serving environment.
+"""MLflow's registry and artifact proxy over plain REST: what the model server and training read.
 
-seldon-core's pins rule out a current mlflow client there, and the server's REST API is
-stable: resolve an alias to a version, then download the version's files through the
-tracking server's artifact proxy (``--serve-artifacts``).
+seldon-core's pins rule out a current mlflow client in the serving environment, and the
+server's REST API is stable: resolve an alias to a version, then download the version's
+files through the tracking server's artifact proxy (``--serve-artifacts``).
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
+
+from kaizen.config import mlflow_credentials
+from kaizen.errors import RegistryError
 
 ARTIFACT_SCHEME = "mlflow-artifacts:"
 MODEL_ARTIFACT = "artifacts/model.npz"  # the numpy artifact inside a logged kaizen pyfunc model
@@ -26,19 +28,13 @@ class ModelVersion:
     run_id: str
 
 
-class RegistryError(RuntimeError):
-    """The registry could not be reached or answered with an error."""
-
-
 class RegistryClient:
     def __init__(self, tracking_uri: str, timeout_s: float = 10.0):
         self.base = tracking_uri.rstrip("/")
         self.timeout_s = timeout_s
         self.http = requests.Session()
-        # The same variables the mlflow client reads, for a server with --app-name basic-auth.
-        username, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
-        if username and password:
-            self.http.auth = (username, password)
+        # The same credentials the mlflow client reads, for a server with --app-name basic-auth.
+        self.http.auth = mlflow_credentials()
 
     def version_for_alias(self, name: str, alias: str) -> ModelVersion | None:
         """The version behind ``name@alias``, or None when the alias is not set (yet)."""
