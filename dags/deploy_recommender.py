@@ -18,6 +18,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.assets import MODEL_CHAMPION
 from kaizen.config import Settings
+from kaizen.dag_defaults import default_args
 from kaizen.serving.manifests import STRATEGIES
 
 
@@ -29,6 +30,8 @@ from kaizen.serving.manifests import STRATEGIES
     max_active_runs=1,
     tags=["kaizen", "serving"],
     doc_md=__doc__,
+    # A failed roll-out has already rolled back; repeating it would re-serve the version that failed.
+    default_args=default_args(retries=0),
     params={
         "version": Param(
             "", type="string", description="Registry version to deploy; empty deploys the current @champion."

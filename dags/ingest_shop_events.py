@@ -12,25 +12,24 @@ or *Backfill* in the UI.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.assets import LAKE_EVENTS
 from kaizen.config import Settings
-
-SHOP_OPENED = datetime.fromisoformat(Settings.from_env().shop_opened).replace(tzinfo=UTC)
+from kaizen.dag_defaults import default_args
 
 
 @dag(
     dag_id="ingest_shop_events",
     schedule="@daily",
-    start_date=SHOP_OPENED,  # the earliest interval a backfill may ask for
+    start_date=Settings.from_env().shop_opened,  # the earliest interval a backfill may ask for
     catchup=False,
     max_active_runs=1,
     tags=["kaizen", "ingest"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args=default_args(retries=2),
     params={
         "lateness_hours": Param(
             48, type="number", minimum=0, description="Re-read this many hours before the interval for late events."

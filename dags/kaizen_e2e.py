@@ -13,6 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from kaizen.dag_defaults import default_args
 from kaizen.models import DEFAULT_FAMILY, MODELS
 
 
@@ -24,6 +25,7 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
     max_active_runs=1,
     tags=["kaizen", "e2e"],
     doc_md=__doc__,
+    default_args=default_args(retries=1),
     params={
         "model": Param(
             DEFAULT_FAMILY, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
@@ -55,7 +57,7 @@ def kaizen_e2e():
         options = TrainOptions(model=params["model"], test_days=params["test_days"])
         return train_recommender(Settings.from_env(), options)
 
-    @task
+    @task(retries=0)  # a failed roll-out has already rolled back: see deploy_recommender
     def deploy(trained: dict) -> dict:
         from kaizen.config import Settings
         from kaizen.serving.rollout import deploy

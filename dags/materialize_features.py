@@ -12,6 +12,7 @@ from datetime import datetime
 from airflow.sdk import dag, task
 
 from kaizen.assets import FEATURES, LAKE_EVENTS
+from kaizen.dag_defaults import default_args
 
 
 @dag(
@@ -22,6 +23,7 @@ from kaizen.assets import FEATURES, LAKE_EVENTS
     max_active_runs=1,
     tags=["kaizen", "features"],
     doc_md=__doc__,
+    default_args=default_args(retries=2),  # a refresh recomputes from the lake: safe to repeat
 )
 def materialize_features():
     @task(outlets=[FEATURES])

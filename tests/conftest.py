@@ -99,3 +99,8 @@ def run_kaizen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 DATA = PROJECT_DIR / "data"
 RETAILROCKET = DEMO_DATA
 OTTO = DATA / "otto-sample" / "sessions.jsonl"
+
+
+def pytest_collection_modifyitems(items):
+    """The DAG-integrity tests first: a broken DAG file should fail in seconds, not after the stacks."""
+    items.sort(key=lambda item: item.nodeid.split("::")[0] != "tests/test_dag_integrity.py")

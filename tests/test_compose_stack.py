@@ -21,7 +21,8 @@ import pytest
 import requests
 
 from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, read_env_file
-from kaizen.serving.client import ModelServerClient, ModelServerError
+from kaizen.errors import ModelServerError
+from kaizen.serving.client import ModelServerClient
 from kaizen.stack.airflow_api import AirflowClient
 from kaizen.stack.compose import ComposeStack, find_engine, required_secrets, write_env
 from kaizen.stack.postgres import free_port

@@ -9,7 +9,8 @@ import pytest
 from conftest import RETAILROCKET
 from kaizen import lake
 from kaizen.config import Settings
-from kaizen.ingest.pipeline import DataQualityError, days_for_interval, ingest_days, ingest_everything, ingest_interval
+from kaizen.errors import DataQualityError
+from kaizen.ingest.pipeline import days_for_interval, ingest_days, ingest_everything, ingest_interval
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from kaizen.serving.requests_schema import MAX_ITEMS, BadRequest, parse_request
+from kaizen.errors import BadRequest
+from kaizen.serving.requests_schema import MAX_ITEMS, parse_request
 
 
 def test_json_data_request():

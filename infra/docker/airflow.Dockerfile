@@ -32,7 +32,11 @@ COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-healthcheck.sh /opt/kai
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-init.sh /opt/kaizen/bin/airflow-init
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-start.sh /opt/kaizen/bin/airflow-start
 
-ENV KAIZEN_LAKE_DIR=/opt/kaizen/lake
+# The code version recorded on every trained model (there is no git checkout in the image);
+# empty falls back to the package's version. Late in the file: it changes on every commit.
+ARG KAIZEN_CODE_VERSION=""
+ENV KAIZEN_LAKE_DIR=/opt/kaizen/lake \
+    KAIZEN_CODE_VERSION=${KAIZEN_CODE_VERSION}
 # Checks whichever component the container runs (api-server, scheduler, dag-processor,
 # triggerer, celery worker); see airflow-healthcheck.sh.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=5 CMD ["/opt/kaizen/bin/airflow-healthcheck"]

@@ -125,7 +125,8 @@ def demo() -> None:
 @click.option("--category", default=None, help="Only items of this category (a category page's placement).")
 def recommend(items: str, k: int, exclude_seen: bool, category: str | None) -> None:
     """Ask the served model for recommendations."""
-    from kaizen.serving.client import ModelServerClient, ModelServerError
+    from kaizen.errors import ModelServerError
+    from kaizen.serving.client import ModelServerClient
 
     try:
         answer = ModelServerClient(_settings().model_server_url).recommend(

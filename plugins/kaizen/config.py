@@ -15,7 +15,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kaizen.errors import ConfigError
@@ -88,8 +88,11 @@ class Settings:
     serving_metrics_port: int = _setting("KAIZEN_SERVING_METRICS_PORT", 6000, "Model server Prometheus metrics.")
 
     lake_dir: Path = _setting("KAIZEN_LAKE_DIR", Path(""), "Parquet lake; empty means KAIZEN_HOME/lake.")
-    shop_opened: date = _setting(
-        "KAIZEN_SHOP_OPENED", date(2000, 1, 1), "Events dated before this day (UTC) are quarantined as impossible."
+    shop_opened: datetime = _setting(
+        "KAIZEN_SHOP_OPENED",
+        datetime(2000, 1, 1, tzinfo=UTC),
+        "Events before this moment (UTC; a date means its midnight) are quarantined as impossible; "
+        "also ingestion's start date.",
     )
     ingest_lateness_hours: float = _setting(
         "KAIZEN_INGEST_LATENESS_HOURS", 48.0, "How late an event may arrive and still reach its day's partition."
@@ -199,6 +202,8 @@ class Settings:
         """(variable, default, meaning) for every setting: the README's table."""
 
         def shown(default) -> str:
+            if isinstance(default, datetime):
+                return default.date().isoformat() if default.time() == datetime.min.time() else default.isoformat()
             return "" if default == Path("") else str(default)
 
         return [(f.metadata["env"], shown(f.default), f.metadata["doc"]) for f in dataclasses.fields(cls)]
@@ -212,8 +217,9 @@ def _convert(type_name: str, raw: str, env: str):
             return float(raw)
         if type_name == "Path":
             return Path(raw)
-        if type_name == "date":
-            return date.fromisoformat(raw)
+        if type_name == "datetime":
+            moment = datetime.fromisoformat(raw)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         if type_name == "bool":
             if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(raw)

@@ -20,15 +20,12 @@ import pyarrow.compute as pc
 
 from kaizen import lake
 from kaizen.config import Settings
+from kaizen.errors import DataQualityError, UpstreamMissing
 from kaizen.ingest import quarantine, source
 from kaizen.ingest.validation import STRING, Rules, validate
 from kaizen.shop.schema import migrate
 
 log = logging.getLogger(__name__)
-
-
-class DataQualityError(RuntimeError):
-    """More rows were quarantined than the run tolerates; they are kept, nothing is lost."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ def ingest_days(settings: Settings, days: list[date], run_id: str, now: datetime
     rules = Rules(
         known_items=frozenset(catalog["item_id"].dropna()),
         now=pd.Timestamp(now or datetime.now(UTC)),
-        shop_opened=pd.Timestamp(settings.shop_opened, tz="UTC"),
+        shop_opened=pd.Timestamp(settings.shop_opened),
         max_session_events=settings.max_session_events,
     )
     checked = validate(events, rules)
@@ -123,6 +120,6 @@ def ingest_everything(settings: Settings, run_id: str) -> IngestReport:
     """Every day the shop has events for (the thin end-to-end run's snapshot)."""
     span = source.time_range(settings.shop_db_url)
     if span is None:
-        raise ValueError("the shop has no events: load some with `kaizen shop load`")
+        raise UpstreamMissing("the shop has no events: load some with `kaizen shop load`")
     first, last = span
     return ingest_days(settings, days_for_interval(first, last + timedelta(microseconds=1), timedelta(0)), run_id)

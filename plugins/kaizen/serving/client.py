@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 import requests
 
+from kaizen.errors import ModelServerError
+
 PREDICTIONS = "/api/v1.0/predictions"
-
-
-class ModelServerError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)

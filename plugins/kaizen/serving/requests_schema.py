@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kaizen.errors import BadRequest
+
 MAX_ITEMS = 200  # a session prefix longer than this is a client bug, not a shopper
 MAX_K = 100
 DEFAULT_K = 20
 FIELDS = ("items", "k", "exclude_seen", "session_id", "category")
-
-
-class BadRequest(ValueError):
-    """The request is malformed; the message says how, for the client's 4xx."""
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,13 @@ from mlflow import MlflowClient
 
 from kaizen import lake
 from kaizen.config import CHAMPION_ALIAS, Settings
-from kaizen.serving.client import ModelServerClient, ModelServerError
+from kaizen.errors import ModelServerError, RolloutError, VerificationFailed
+from kaizen.serving.client import ModelServerClient
 
 log = logging.getLogger(__name__)
 
 SMOKE_REQUESTS = 50
 CONVERGED_ANSWERS = 10  # consecutive answers from the new version: every worker has loaded it
-
-
-class RolloutError(RuntimeError):
-    """The new version failed verification; the message says why and what was restored."""
 
 
 def smoke_sessions(settings: Settings, count: int = 20, length: int = 3) -> list[list[str]]:
@@ -48,13 +45,13 @@ def verify(settings: Settings, version: str) -> dict:
     for i in range(SMOKE_REQUESTS):
         answer = client.recommend(sessions[i % len(sessions)], k=20)
         if answer.model_version != version:
-            raise ModelServerError(f"an answer came from version {answer.model_version}, not {version}")
+            raise VerificationFailed(f"an answer came from version {answer.model_version}, not {version}")
         if not answer.items:
-            raise ModelServerError(f"version {version} returned no items for {sessions[i % len(sessions)]}")
+            raise VerificationFailed(f"version {version} returned no items for {sessions[i % len(sessions)]}")
         latencies.append(answer.latency_ms)
     p99 = float(np.percentile(latencies, 99))
     if p99 > settings.deploy_p99_budget_ms:
-        raise ModelServerError(f"p99 latency {p99:.1f} ms exceeds the budget of {settings.deploy_p99_budget_ms} ms")
+        raise VerificationFailed(f"p99 latency {p99:.1f} ms exceeds the budget of {settings.deploy_p99_budget_ms} ms")
     return {"version": version, "smoke_requests": SMOKE_REQUESTS, "p50_ms": float(np.median(latencies)), "p99_ms": p99}
 
 
@@ -69,7 +66,9 @@ def _wait_until_every_worker_serves(
         streak = streak + 1 if client.recommend(session, k=1).model_version == version else 0
         if streak == 0:
             if time.monotonic() > deadline:
-                raise ModelServerError(f"some model server workers still serve another version after {timeout_s:.0f} s")
+                raise VerificationFailed(
+                    f"some model server workers still serve another version after {timeout_s:.0f} s"
+                )
             time.sleep(0.2)
 
 
@@ -89,7 +88,7 @@ def deploy(settings: Settings, version: str | None = None) -> dict:
     started = time.monotonic()
     try:
         result = verify(settings, target)
-    except (ModelServerError, OSError) as exc:
+    except (ModelServerError, VerificationFailed, OSError) as exc:
         reason = str(exc)
         registry.set_model_version_tag(name, target, "kaizen.deploy.failed", reason[:4900])
         if not previous:

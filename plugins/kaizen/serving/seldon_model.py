@@ -30,11 +30,12 @@ from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
 from kaizen.config import CHAMPION_ALIAS, Settings
+from kaizen.errors import BadRequest
 from kaizen.models import Recommender, load_model
 from kaizen.registry.client import MODEL_ARTIFACT, ModelVersion, RegistryClient
 from kaizen.serving.online_features import Item, OnlineFeatures
 from kaizen.serving.prediction_log import PredictionLog
-from kaizen.serving.requests_schema import BadRequest, parse_request
+from kaizen.serving.requests_schema import parse_request
 from kaizen.serving.seldon_metrics import install as install_queued_metrics
 
 log = logging.getLogger(__name__)

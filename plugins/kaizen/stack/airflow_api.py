@@ -9,11 +9,13 @@ from pathlib import Path
 
 import requests
 
+from kaizen.errors import KaizenError
+
 TERMINAL = {"success", "failed"}
 
 
-class AirflowError(RuntimeError):
-    pass
+class AirflowError(KaizenError):
+    """Airflow's REST API refused a call, or a DAG run did not succeed (the message names its failed tasks)."""
 
 
 class AirflowClient:

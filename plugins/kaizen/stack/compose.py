@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from kaizen.config import PROJECT_DIR, read_env_file
+from kaizen.errors import StackError
 from kaizen.stack.secrets import generate
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_DIR / ".env.example"
 
 
-class ComposeError(RuntimeError):
+class ComposeError(StackError):
     """A compose command failed or the stack did not become healthy."""
 
 

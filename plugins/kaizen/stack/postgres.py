@@ -23,11 +23,12 @@ import psycopg2
 from psycopg2 import sql
 
 from kaizen.db_urls import component_url, redact, with_database
+from kaizen.errors import StackError
 
 COMPONENTS = ("shop", "airflow", "mlflow", "feast")
 
 
-class PostgresError(RuntimeError):
+class PostgresError(StackError):
     """PostgreSQL could not be found, started or provisioned."""
 
 

@@ -16,6 +16,7 @@ import requests
 
 from kaizen.config import Settings
 from kaizen.db_urls import redact, sqlalchemy_url
+from kaizen.errors import StackError
 from kaizen.stack.airflow import airflow_command
 from kaizen.stack.postgres import PrivateCluster
 from kaizen.stack.supervisor import Program
@@ -23,7 +24,7 @@ from kaizen.stack.supervisor import Program
 HealthCheck = Callable[[], str]  # returns a short status; raises when unhealthy
 
 
-class Unhealthy(Exception):
+class Unhealthy(StackError):
     """A service answered, but not with good health."""
 
 

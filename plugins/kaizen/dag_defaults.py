@@ -1,0 +1,23 @@
+"""What every Kaizen DAG shares: who owns it and how its tasks retry.
+
+Retries are for what a retry can fix (a database restarting, a service still starting);
+they back off so a struggling dependency is not hammered. A DAG whose task must not be
+repeated blindly (a roll-out that rolled back) asks for none.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+OWNER = "kaizen"
+
+
+def default_args(retries: int, retry_delay: timedelta = timedelta(minutes=1)) -> dict:
+    """A DAG's ``default_args``: the owner, and ``retries`` with exponential back-off from ``retry_delay``."""
+    return {
+        "owner": OWNER,
+        "retries": retries,
+        "retry_delay": retry_delay,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    }
