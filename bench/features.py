@@ -4,10 +4,10 @@
   15 features, and ``item_catalog``, 4 features: the ``recommender_v1`` service) from the
   DuckDB offline store into the online store, through the stack's engine
   (``kaizen.features.materialize_engine``); entity rows (items x views) per second.
-- Online reads: ``get_online_features`` of ``recommender_v1`` for 20 random items, at
-  least 1,000 times after a warm-up, over the 100k-item store; p50/p99 in ms. Also
-  ``serving_v1`` (availability and category: what the model server reads per request) and
-  ``kaizen.features.store.online_features`` (the recommender_v1 read, with cached service references).
+- Online reads: Feast's ``FeatureStore.get_online_features`` of ``recommender_v1`` for 20
+  random items, at least 1,000 times after a warm-up, over the 100k-item store; p50/p99 in
+  ms. Also of ``serving_v1`` (availability and category: what the model server asks
+  ``feast serve`` for per request).
 - Same-run references: the raw read Feast's store does for those 20 keys, without Feast
   (a psycopg2 SELECT of both tables; a redis-py pipeline of HMGETs), and on PostgreSQL the
   bare COPY and upsert of the 100k items' values into Feast's table layout, so the ratios
@@ -34,7 +34,9 @@ import psycopg2
 from bench.common import scratch_database
 from kaizen.config import Settings
 from kaizen.features import engineering
-from kaizen.features import store as fstore
+from kaizen.features.registry_sync import apply
+from kaizen.features.repo_config import feature_store
+from kaizen.features.tables import FLOAT64, ITEM_ACTIVITY, ITEM_CATALOG
 
 REDIS_URL = os.environ.get("KAIZEN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SIZES = {"100k": 100_000, "1m": 1_000_000}
@@ -49,13 +51,13 @@ def item_ids(n: int) -> np.ndarray:
 
 
 def write_item_tables(lake_dir: Path, n: int, seed: int = 7) -> None:
-    """One row per item in both item tables (random values); the other tables empty."""
+    """One row per item in both item tables (random values)."""
     rng = np.random.default_rng(seed)
     ids = item_ids(n)
     stamps = pd.Series(np.full(n, STAMP.value // 1000, dtype="int64").astype("datetime64[us]")).dt.tz_localize("UTC")
     activity = {"item_id": ids, "event_timestamp": stamps}
-    for name in engineering.item_activity_columns():
-        activity[name] = rng.random(n) if "_rate_" in name else rng.integers(0, 1000, n)
+    for name, kind in ITEM_ACTIVITY.features.items():
+        activity[name] = rng.random(n) if kind == FLOAT64 else rng.integers(0, 1000, n)
     catalog = {
         "item_id": ids,
         "event_timestamp": stamps,
@@ -64,10 +66,8 @@ def write_item_tables(lake_dir: Path, n: int, seed: int = 7) -> None:
         "available": rng.random(n) > 0.03,
         "first_seen": stamps,
     }
-    empty = engineering.compute(lake_dir / "_empty")
-    for name in engineering.TABLES:
-        frame = {"item_activity": pd.DataFrame(activity), "item_catalog": pd.DataFrame(catalog)}.get(name, empty[name])
-        engineering.write_table(frame, engineering.table_path(lake_dir, name))
+    engineering.write_table(lake_dir, ITEM_ACTIVITY, pd.DataFrame(activity))
+    engineering.write_table(lake_dir, ITEM_CATALOG, pd.DataFrame(catalog))
 
 
 def percentiles(samples_s: list[float]) -> tuple[float, float]:
@@ -186,14 +186,20 @@ def redis_reference(store, batches: list[list[str]]) -> list[float]:
 def measure(kind: str) -> dict:
     figures: dict[str, float] = {}
     with scratch_database("kaizen_bench_features") as url, tempfile.TemporaryDirectory() as home:
-        env = {"KAIZEN_HOME": home, "KAIZEN_FEAST_DB_URL": url, "KAIZEN_LAKE_DIR": f"{home}/lake"}
+        env = {
+            "KAIZEN_HOME": home,
+            "KAIZEN_FEAST_DB_URL": url,
+            "KAIZEN_LAKE_DIR": f"{home}/lake",
+            "KAIZEN_FEAST_ONLINE_STORE": kind,
+            "KAIZEN_REDIS_URL": REDIS_URL,
+        }
         settings = Settings.from_env(env)
         for size, n in SIZES.items():
-            option = {"online_store": kind, "redis_url": REDIS_URL, "project": f"bench{uuid.uuid4().hex[:8]}"}
-            store = fstore.feature_store(settings, repo_path=Path(home) / f"repo-{size}", **option)
+            project = f"bench{uuid.uuid4().hex[:8]}"
+            store = feature_store(settings, repo_path=Path(home) / f"repo-{size}", project=project)
             try:
                 write_item_tables(settings.lake_dir, n)
-                fstore.apply(store, settings.lake_dir)
+                apply(store, settings.lake_dir)
                 started = time.perf_counter()
                 store.materialize(STAMP - pd.Timedelta(days=1), STAMP + pd.Timedelta(days=1), ITEM_VIEWS)
                 seconds = time.perf_counter() - started
@@ -230,7 +236,6 @@ def measure_reads(store, kind: str, url: str, n: int) -> dict:
     figures = {}
     sdk_p50, sdk_p99 = percentiles(timed(sdk, batches))
     serving_p50, serving_p99 = percentiles(timed(serving_read, batches))
-    fn_p50, fn_p99 = percentiles(timed(lambda ids: fstore.online_features(store, ids), batches))
     if kind == "postgres":
         ref_p50, ref_p99 = percentiles(postgres_reference(store, url, batches))
         ref_name = "postgres_select"
@@ -241,8 +246,6 @@ def measure_reads(store, kind: str, url: str, n: int) -> dict:
     figures[f"online_p99_ms_{kind}"] = round(sdk_p99, 3)
     figures[f"online_serving_p50_ms_{kind}"] = round(serving_p50, 3)
     figures[f"online_serving_p99_ms_{kind}"] = round(serving_p99, 3)
-    figures[f"online_features_fn_p50_ms_{kind}"] = round(fn_p50, 3)
-    figures[f"online_features_fn_p99_ms_{kind}"] = round(fn_p99, 3)
     figures[f"reference_p50_ms_{ref_name}"] = round(ref_p50, 3)
     figures[f"reference_p99_ms_{ref_name}"] = round(ref_p99, 3)
     figures[f"online_p99_ratio_to_reference_{kind}"] = round(sdk_p99 / ref_p99, 2)
@@ -267,7 +270,7 @@ def redis_reachable() -> bool:
 def run() -> dict:
     figures: dict = {
         "entities_per_read": ENTITIES,
-        "features_per_read": len(engineering.item_activity_columns()) + 4,
+        "features_per_read": len(ITEM_ACTIVITY.features) + len(ITEM_CATALOG.features),
         "goal_materialize_rows_per_s": GOAL_ROWS_PER_S,
         "goal_online_p99_ms": GOAL_P99_MS,
     }

@@ -24,9 +24,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from kaizen.datasets import read_retailrocket
 from kaizen.models import DEFAULT_FAMILY, MODELS, Sessions
 from kaizen.shop.generator import ShopSpec, generate
-from kaizen.shop.loaders import read_retailrocket
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.training.dataset import sessions_of, time_split
 from kaizen.training.evaluation import evaluate

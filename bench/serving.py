@@ -27,10 +27,10 @@ import psutil
 import requests
 
 from kaizen.config import Settings
+from kaizen.datasets import read_retailrocket
 from kaizen.models import DEFAULT_FAMILY, MODELS
 from kaizen.registry.champion import register, set_champion
 from kaizen.registry.pyfunc import log_recommender
-from kaizen.shop.loaders import read_retailrocket
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.postgres import free_port
 from kaizen.training.protocol import session_rec_split

@@ -23,8 +23,8 @@ import psutil
 
 from bench.common import median_seconds
 from kaizen.config import Settings
+from kaizen.datasets import read_retailrocket
 from kaizen.models import DEFAULT_FAMILY, MODELS
-from kaizen.shop.loaders import read_retailrocket
 from kaizen.stack import embedded
 from kaizen.stack.demo import DEMO_DATA, demo
 from kaizen.stack.supervisor import Supervisor

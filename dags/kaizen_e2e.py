@@ -44,14 +44,15 @@ def kaizen_e2e():
     @task
     def refresh_features(extracted: dict) -> dict:
         from kaizen.config import Settings
-        from kaizen.features.store import refresh
+        from kaizen.features.refresh import refresh
 
         return refresh(Settings.from_env())
 
     @task
     def train_and_gate(features: dict) -> dict:
         from kaizen.config import Settings
-        from kaizen.training.train import TrainOptions, train_recommender
+        from kaizen.training.options import TrainOptions
+        from kaizen.training.train import train_recommender
 
         params = get_current_context()["params"]
         options = TrainOptions(model=params["model"], test_days=params["test_days"])

@@ -29,7 +29,7 @@ def materialize_features():
     @task(outlets=[FEATURES])
     def refresh() -> dict:
         from kaizen.config import Settings
-        from kaizen.features.store import refresh
+        from kaizen.features.refresh import refresh
 
         return refresh(Settings.from_env())
 

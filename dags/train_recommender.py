@@ -55,7 +55,8 @@ def train_recommender():
         from airflow.sdk.exceptions import AirflowSkipException
 
         from kaizen.config import Settings
-        from kaizen.training.train import options_from_params, train_recommender
+        from kaizen.training.options import options_from_params
+        from kaizen.training.train import train_recommender
 
         result = train_recommender(Settings.from_env(), options_from_params(get_current_context()["params"]))
         if not result["promoted"]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import pandas as pd
 import psycopg2
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from feast import ValueType
 from feast.infra.key_encoding_utils import serialize_entity_key
@@ -21,15 +23,19 @@ from feast.type_map import python_values_to_proto_values
 
 from kaizen import lake
 from kaizen.config import Settings
-from kaizen.features import columns, engineering, materialize_engine
-from kaizen.features import store as fstore
+from kaizen.errors import ConfigError, UpstreamMissing
+from kaizen.features import columns, definitions, engineering, materialization, materialize_engine, repo_config
+from kaizen.features.refresh import refresh
+from kaizen.features.registry_sync import apply
+from kaizen.features.tables import ITEM_ACTIVITY, TABLES
+from kaizen.features.training_sets import training_set
 from kaizen.ingest.source import SOURCE_SCHEMA
 from kaizen.training.item_features import item_features, recent_popularity
 
 UTC = UTC
 D0 = datetime(2025, 3, 1, tzinfo=UTC)
 REDIS_URL = "redis://127.0.0.1:6379/11"
-ONLINE_VIEWS = ("item_activity", "item_catalog", "category_trend")
+ONLINE_VIEWS = ("item_activity", "item_catalog")
 
 
 def day(n: float, hours: float = 0.0) -> datetime:
@@ -135,64 +141,64 @@ def test_item_catalog_rows_are_stamped_when_their_values_became_valid(tables):
     assert first_seen["a"] == pd.Timestamp(day(-10)) and first_seen["c"] == pd.Timestamp(day(20))
 
 
-def test_category_trend_against_the_previous_7_day_average(tables):
-    trend = tables["category_trend"]
-    x = trend[trend["category_id"] == "x"]
-    assert len(x) == LAST_DAY + 1  # dense: every day from day 0
-    first = row_at(trend, "category_id", "x", end_of(0))
-    assert (first["views_1d"], first["views_prev_7d_avg"], first["view_trend"]) == (3, 3.0, 1.0)  # no history yet
-    day1 = row_at(trend, "category_id", "x", end_of(1))
-    assert (day1["views_1d"], day1["views_prev_7d_avg"], day1["view_trend"]) == (0, 3.0, 0.25)
-    day10 = row_at(trend, "category_id", "x", end_of(10))
-    assert day10["views_1d"] == 1 and day10["purchases_1d"] == 1
-    assert day10["views_prev_7d_avg"] == pytest.approx(1 / 7)  # days 3..9: one view
-    assert day10["view_trend"] == pytest.approx(2 / (1 + 1 / 7))
-    y = row_at(trend, "category_id", "y", end_of(35))
-    assert y["views_1d"] == 1 and y["views_7d"] == 2 and y["view_trend"] == pytest.approx(2 / (1 + 1 / 7))
-
-
-def test_session_stats_accumulate_across_midnight(tables):
-    sessions = tables["session_stats"]
-    before = row_at(sessions, "session_id", "s5", end_of(34))
-    after = row_at(sessions, "session_id", "s5", end_of(35))
-    assert (before["session_length"], before["distinct_items"], before["duration_s"]) == (1, 1, 0.0)
-    assert (after["session_length"], after["distinct_items"], after["duration_s"]) == (2, 1, 600.0)
-    assert (after["last_item_id"], after["last_category_id"]) == ("c", "y")
-    s1 = row_at(sessions, "session_id", "s1", end_of(0))
-    assert (s1["session_length"], s1["distinct_items"], s1["last_category_id"]) == (2, 1, "x")
-
-
 def test_an_empty_lake_gives_empty_tables(tmp_path):
-    tables = engineering.compute(tmp_path / "nothing")
-    assert set(tables) == set(engineering.TABLES) and all(t.empty for t in tables.values())
+    frames = engineering.compute(tmp_path / "nothing")
+    assert set(frames) == set(TABLES) and all(t.empty for t in frames.values())
     paths = engineering.build(tmp_path / "nothing")
     assert all(engineering.table_rows(p) == 0 for p in paths.values())
+    assert all(pq.read_schema(paths[name]).remove_metadata() == t.arrow_schema() for name, t in TABLES.items())
+
+
+def test_parquet_files_and_feast_fields_follow_the_one_declaration(tmp_path):
+    write_lake(tmp_path / "lake")
+    paths = engineering.build(tmp_path / "lake")
+    views = definitions.views(tmp_path / "lake")
+    for name, table in TABLES.items():
+        assert pq.read_schema(paths[name]).remove_metadata() == table.arrow_schema()
+        assert [f.name for f in views[name].features] == list(table.features)
+    dtypes = {f.name: str(f.dtype) for f in views["item_activity"].features}
+    assert dtypes["views_30d"] == "Int64" and dtypes["purchase_rate_30d"] == "Float64"
+
+
+def test_reading_a_table_engineering_has_not_written_is_an_upstream_error(tmp_path):
+    with pytest.raises(UpstreamMissing, match="item_activity"):
+        materialization.stamp_range(ITEM_ACTIVITY.path(tmp_path / "lake"))
+    with pytest.raises(UpstreamMissing):
+        engineering.table_rows(ITEM_ACTIVITY.path(tmp_path / "lake"))
 
 
 # ---------------------------------------------------------------- configuration
 
 
-def test_online_store_choice_and_redis_connection_string():
-    assert fstore.online_store_choice("postgres", "") == ("postgres", "")
-    assert fstore.online_store_choice("Redis", "redis://r:6379/1") == ("redis", "redis://r:6379/1")
-    with pytest.raises(ValueError, match="KAIZEN_FEAST_ONLINE_STORE"):
-        fstore.online_store_choice("sqlite", "")
-    with pytest.raises(ValueError, match="KAIZEN_REDIS_URL"):
-        fstore.online_store_choice("redis", "")
-    assert fstore.redis_connection_string("redis://:s3cr%2Ft@redis:6380/1") == 'redis:6380,db=1,password="s3cr/t"'
-    assert fstore.redis_connection_string("rediss://u:1e5@h") == 'h:6379,db=0,username="u",password="1e5",ssl=true'
+def test_online_store_setting_and_redis_connection_string(tmp_path):
+    def choice(kind: str, redis_url: str = "") -> tuple[str, str]:
+        env = {"KAIZEN_HOME": str(tmp_path), "KAIZEN_FEAST_ONLINE_STORE": kind, "KAIZEN_REDIS_URL": redis_url}
+        settings = Settings.from_env(env)
+        return settings.feast_online_store, settings.redis_url
+
+    assert choice("postgres") == ("postgres", "")
+    assert choice("Redis", "redis://r:6379/1") == ("redis", "redis://r:6379/1")
+    with pytest.raises(ConfigError, match="KAIZEN_FEAST_ONLINE_STORE"):
+        choice("sqlite")
+    with pytest.raises(ConfigError, match="KAIZEN_REDIS_URL"):
+        choice("redis")
+    connection_string = repo_config.redis_connection_string
+    assert connection_string("redis://:s3cr%2Ft@redis:6380/1") == 'redis:6380,db=1,password="s3cr/t"'
+    assert connection_string("rediss://u:1e5@h") == 'h:6379,db=0,username="u",password="1e5",ssl=true'
+    with pytest.raises(ConfigError, match="redis://"):
+        connection_string("http://r:6379/1")
 
 
 def test_render_config_sql_registry_duckdb_and_online_store(tmp_path):
     settings = Settings.from_env(
         {"KAIZEN_HOME": str(tmp_path), "KAIZEN_FEAST_DB_URL": "postgresql://feast:p%40ss@db:5433/feast"}
     )
-    config = fstore.render_config(settings, online_store="postgres")
+    config = repo_config.render_config(settings)
     assert config["registry"]["registry_type"] == "sql"
     assert config["registry"]["path"].startswith("postgresql+psycopg2://feast:p%40ss@db:5433/feast")
     assert config["offline_store"] == {"type": "duckdb"}
     assert config["online_store"] == {
-        "type": fstore.POSTGRES_ONLINE_STORE,
+        "type": repo_config.POSTGRES_ONLINE_STORE,
         "host": "db",
         "port": 5433,
         "database": "feast",
@@ -200,7 +206,8 @@ def test_render_config_sql_registry_duckdb_and_online_store(tmp_path):
         "password": "p@ss",
         "sslmode": "disable",
     }
-    redis = fstore.render_config(settings, online_store="redis", redis_url="redis://:pw@redis:6379/1")
+    redis_settings = dataclasses.replace(settings, feast_online_store="redis", redis_url="redis://:pw@redis:6379/1")
+    redis = repo_config.render_config(redis_settings)
     assert redis["online_store"]["connection_string"] == 'redis:6379,db=1,password="pw"'
 
 
@@ -251,7 +258,8 @@ ONLINE_STORES = [
 
 @pytest.fixture
 def feast_env(fresh_db, tmp_path):
-    """Settings over a hand-made lake and a fresh feast database, and the store options of one run."""
+    """Settings over a hand-made lake and a fresh feast database, and the (settings, Feast project)
+    of one run on a given online store."""
     write_lake(tmp_path / "lake")
     env = {
         "KAIZEN_HOME": str(tmp_path / "home"),
@@ -261,15 +269,26 @@ def feast_env(fresh_db, tmp_path):
     settings = Settings.from_env(env)
     created = []
 
-    def options(kind: str) -> dict:
-        option = {"online_store": kind, "redis_url": REDIS_URL, "project": f"t{uuid.uuid4().hex[:10]}"}
-        created.append(option)
-        return option
+    def run(kind: str) -> tuple[Settings, str]:
+        created.append((dataclasses.replace(settings, feast_online_store=kind, redis_url=REDIS_URL), new_project()))
+        return created[-1]
 
-    yield settings, options
-    for option in created:  # Redis keys outlive the database: remove this run's
-        if option["online_store"] == "redis":
-            fstore.feature_store(settings, **option).teardown()
+    yield settings, run
+    for run_settings, project in created:  # Redis keys outlive the database: remove this run's
+        if run_settings.feast_online_store == "redis":
+            repo_config.feature_store(run_settings, project=project).teardown()
+
+
+def new_project() -> str:
+    """A Feast project of the test's own: Redis is shared by every test."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def online(store, item_ids: list[str], service: str = "recommender_v1") -> pd.DataFrame:
+    """Feast's online read of a feature service (what feast serve answers), ``view__feature`` columns."""
+    features = store.get_feature_service(service)
+    rows = store.get_online_features(features=features, entity_rows={"item_id": item_ids}, full_feature_names=True)
+    return pd.DataFrame(rows.to_dict())
 
 
 def online_snapshot(store, settings) -> list:
@@ -294,18 +313,18 @@ def online_snapshot(store, settings) -> list:
 
 @pytest.mark.parametrize("kind", ONLINE_STORES)
 def test_refresh_applies_materialises_and_serves_online(feast_env, kind):
-    settings, options = feast_env
-    option = options(kind)
-    result = fstore.refresh(settings, **option)
+    _, run = feast_env
+    run_settings, project = run(kind)
+    result = refresh(run_settings, project=project)
     assert result["online_store"] == kind
     assert result["tables"]["item_activity"] == 10 + 4 + 2 and result["rows"] == sum(result["tables"].values())
-    assert set(result["materialized"]) == set(ONLINE_VIEWS)  # session_stats is offline only
-    assert {"recommender_v1", "recommender_v2", "item_activity"} <= set(result["applied"])
+    assert set(result["materialized"]) == set(ONLINE_VIEWS)
+    assert {"recommender_v1", "serving_v1", "item_activity"} <= set(result["applied"])
 
-    store = fstore.feature_store(settings, **option)
-    online = pd.DataFrame(fstore.online_features(store, ["a", "c", "nope"], "recommender_v2"))
-    assert list(online["item_id"]) == ["a", "c", "nope"]
-    a, c, nope = (online.iloc[i] for i in range(3))
+    store = repo_config.feature_store(run_settings, project=project)
+    features = online(store, ["a", "c", "nope"])
+    assert list(features["item_id"]) == ["a", "c", "nope"]
+    a, c, nope = (features.iloc[i] for i in range(3))
     # a's latest row (day 33): one view and one purchase in 30 days; its latest catalogue row.
     assert (a["item_activity__views_30d"], a["item_activity__purchases_30d"], a["item_activity__carts_30d"]) == (
         1,
@@ -314,30 +333,30 @@ def test_refresh_applies_materialises_and_serves_online(feast_env, kind):
     )
     assert a["item_catalog__price"] == 12.0 and a["item_catalog__category_id"] == "x" and a["item_catalog__available"]
     assert a["item_catalog__first_seen"] == pd.Timestamp(day(-10))
-    assert a["category_trend__views_1d"] == 0 and a["category_trend__view_trend"] == 1.0
     assert c["item_catalog__category_id"] == "y" and not c["item_catalog__available"]
-    assert c["category_trend__view_trend"] == pytest.approx(2 / (1 + 1 / 7))
     assert c["item_activity__views_1d"] == 1 and c["item_activity__views_7d"] == 2
-    assert not any(col.startswith("session_stats") for col in online.columns)
     assert pd.isna(nope["item_activity__views_30d"]) and nope["item_catalog__category_id"] is None
-    v1 = pd.DataFrame(fstore.online_features(store, ["b"]))  # recommender_v1: item features only
-    assert not any(col.startswith(("category_trend", "session_stats")) for col in v1.columns)
-    assert v1.iloc[0]["item_activity__views_30d"] == 0 and v1.iloc[0]["item_catalog__price"] == 6.0
+    b = online(store, ["b"]).iloc[0]
+    assert b["item_activity__views_30d"] == 0 and b["item_catalog__price"] == 6.0
+    # What the model server reads per request: availability and category only.
+    serving = online(store, ["a", "c", "nope"], "serving_v1")
+    assert set(serving.columns) == {"item_id", "item_catalog__available", "item_catalog__category_id"}
+    assert list(serving["item_catalog__available"]) == [True, False, None]
 
 
 @pytest.mark.parametrize("kind", ONLINE_STORES)
 def test_materialising_the_same_window_again_changes_nothing(feast_env, kind):
-    settings, options = feast_env
-    option = options(kind)
-    first = fstore.refresh(settings, **option)
-    store = fstore.feature_store(settings, **option)
+    settings, run = feast_env
+    run_settings, project = run(kind)
+    first = refresh(run_settings, project=project)
+    store = repo_config.feature_store(run_settings, project=project)
     before = online_snapshot(store, settings)
     assert len(before) > 0
     for name, window in first["materialized"].items():
-        fstore.materialize(
+        materialization.materialize(
             store, datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"]), [name]
         )
-    again = fstore.refresh(settings, **option)
+    again = refresh(run_settings, project=project)
     assert again["changed"] == {}  # nothing to apply the second time
     after = online_snapshot(store, settings)
     assert len(after) == len(before) and after == before
@@ -345,39 +364,38 @@ def test_materialising_the_same_window_again_changes_nothing(feast_env, kind):
 
 @pytest.mark.parametrize("kind", ONLINE_STORES)
 def test_columnar_materialisation_writes_exactly_what_feasts_own_path_does(feast_env, kind, monkeypatch):
-    settings, options = feast_env
-    ours = options(kind)
+    settings, run = feast_env
+    ours, ours_project = run(kind)
     encoded, encode = [], materialize_engine.encode
     monkeypatch.setattr(
         materialize_engine, "encode", lambda batch, view, key: encoded.append(view.name) or encode(batch, view, key)
     )
-    fstore.refresh(settings, **ours)
+    refresh(ours, project=ours_project)
     assert set(encoded) == set(ONLINE_VIEWS)  # every view took the columnar path
     # Feast's local engine (a protobuf per value) and, on PostgreSQL, its executemany writer.
-    monkeypatch.setattr(fstore, "MATERIALIZE_ENGINE", "local")
-    monkeypatch.setattr(fstore, "POSTGRES_ONLINE_STORE", "postgres")
-    stock = options(kind)
-    fstore.refresh(settings, **stock)
-    columnar = online_snapshot(fstore.feature_store(settings, **ours), settings)
-    feasts = online_snapshot(fstore.feature_store(settings, **stock), settings)
-    assert len(columnar) == (3 * (15 + 4) + 2 * 6 if kind == "postgres" else 3 + 2)
+    monkeypatch.setattr(repo_config, "MATERIALIZE_ENGINE", "local")
+    monkeypatch.setattr(repo_config, "POSTGRES_ONLINE_STORE", "postgres")
+    stock, stock_project = run(kind)
+    refresh(stock, project=stock_project)
+    columnar = online_snapshot(repo_config.feature_store(ours, project=ours_project), settings)
+    feasts = online_snapshot(repo_config.feature_store(stock, project=stock_project), settings)
+    assert len(columnar) == (3 * (15 + 4) if kind == "postgres" else 3)
     assert columnar == feasts
 
 
 def test_training_rows_keep_the_values_in_force_at_their_time(feast_env):
-    settings, options = feast_env
-    option = options("postgres")
-    fstore.refresh(settings, **option)
-    store = fstore.feature_store(settings, **option)
+    _, run = feast_env
+    run_settings, project = run("postgres")
+    refresh(run_settings, project=project)
+    store = repo_config.feature_store(run_settings, project=project)
     entities = pd.DataFrame(
         {
             "item_id": ["a", "a", "a", "a", "a", "a"],
-            "session_id": ["s3"] * 6,
             "event_timestamp": [day(-20), day(0, 23.99), day(1), day(2, 12), day(4, 1), day(26)],
             "label": [0, 1, 2, 3, 4, 5],
         }
     )
-    rows = fstore.training_set(store, entities, "recommender_v2").set_index("label").sort_index()
+    rows = training_set(store, entities, "recommender_v1").set_index("label").sort_index()
     views_7d = rows["item_activity__views_7d"]
     assert len(rows) == 6  # a row older than every feature row is kept, with NULLs
     assert math.isnan(views_7d[0]) and math.isnan(rows.loc[0, "item_catalog__price"])
@@ -385,35 +403,26 @@ def test_training_rows_keep_the_values_in_force_at_their_time(feast_env):
     assert views_7d[2] == 2 and rows.loc[2, "item_activity__views_1d"] == 2  # exactly at day 0's end
     # The 7-day views change to 3 at the end of day 3; a row on day 2 keeps the old value.
     assert views_7d[3] == 2 and views_7d[4] == 3
-    # Price 10 until day 25 noon, 12 after; the category trend joins on the category as of then.
+    assert views_7d[5] == 0  # day 26: day 10's view left the 7-day window
+    # Price 10 until day 25 noon, 12 after.
     assert rows.loc[4, "item_catalog__price"] == 10.0 and rows.loc[5, "item_catalog__price"] == 12.0
-    assert rows.loc[4, "category_id"] == "x" and rows.loc[4, "category_trend__views_1d"] == 1  # day 3's row
-    assert rows.loc[4, "category_trend__views_prev_7d_avg"] == pytest.approx(1.0)
-    # Session s3 (day 3) is known from the end of day 3 on.
-    assert (
-        math.isnan(rows.loc[3, "session_stats__session_length"]) and rows.loc[4, "session_stats__session_length"] == 2
-    )
-    with pytest.raises(ValueError, match="session_id"):
-        fstore.training_set(store, entities.drop(columns="session_id"), "recommender_v2")
-    v1 = fstore.training_set(store, entities.drop(columns="session_id"))  # recommender_v1: items only
-    assert list(v1.sort_values("label")["item_activity__views_7d"].fillna(-1)) == [-1, -1, 2, 2, 3, 0]
 
 
 def test_late_events_reach_the_online_store_on_the_next_refresh(feast_env):
-    settings, options = feast_env
-    option = options("postgres")
-    fstore.refresh(settings, **option)
+    settings, run = feast_env
+    run_settings, project = run("postgres")
+    refresh(run_settings, project=project)
     # Day 35 is re-ingested with two more views of b (late events), and day 36 arrives.
     late = [*EVENTS, ("s6", "b", "view", day(35, 8)), ("s6", "b", "view", day(35, 9)), ("s7", "a", "view", day(36, 1))]
     write_lake(settings.lake_dir, late)
-    second = fstore.refresh(settings, **option)
+    second = refresh(run_settings, project=project)
     assert second["changed"] == {}
     start = datetime.fromisoformat(second["materialized"]["item_activity"]["start"])
     assert start < end_of(35)  # the margin re-reads the rewritten day
-    store = fstore.feature_store(settings, **option)
-    online = pd.DataFrame(fstore.online_features(store, ["a", "b"])).set_index("item_id")
-    assert online.loc["b", "item_activity__views_1d"] == 0 and online.loc["b", "item_activity__views_7d"] == 2
-    assert online.loc["a", "item_activity__views_1d"] == 1
+    store = repo_config.feature_store(run_settings, project=project)
+    features = online(store, ["a", "b"]).set_index("item_id")
+    assert features.loc["b", "item_activity__views_1d"] == 0 and features.loc["b", "item_activity__views_7d"] == 2
+    assert features.loc["a", "item_activity__views_1d"] == 1
 
 
 def test_apply_deletes_definitions_no_longer_in_the_repository(feast_env):
@@ -422,36 +431,37 @@ def test_apply_deletes_definitions_no_longer_in_the_repository(feast_env):
 
     from kaizen.features.definitions import item
 
-    settings, options = feast_env
-    option = options("postgres")
-    store = fstore.feature_store(settings, **option)
+    settings, run = feast_env
+    run_settings, project = run("postgres")
+    store = repo_config.feature_store(run_settings, project=project)
     engineering.build(settings.lake_dir)
     legacy_source = FileSource(
         name="item_daily_stats_source",
-        path=str(engineering.table_path(settings.lake_dir, "item_activity")),
+        path=str(ITEM_ACTIVITY.path(settings.lake_dir)),
         timestamp_field="event_timestamp",
     )
     legacy = FeatureView(
         name="item_daily_stats", entities=[item], schema=[Field(name="views_1d", dtype=Int64)], source=legacy_source
     )
     store.apply([item, legacy_source, legacy])
-    applied = fstore.apply(store, settings.lake_dir)
+    applied = apply(store, settings.lake_dir)
     assert applied["changed"]["item_daily_stats"] == "DELETE" and applied["changed"]["item_activity"] == "CREATE"
     assert "item_daily_stats" not in {v.name for v in store.list_feature_views(allow_cache=False)}
-    assert fstore.apply(store, settings.lake_dir)["changed"] == {}
+    assert apply(store, settings.lake_dir)["changed"] == {}
     # Switching the online store changes every view: the next refresh materialises them whole.
     if redis_reachable():
-        switched = fstore.feature_store(settings, **{**option, "online_store": "redis"})
+        on_redis = dataclasses.replace(run_settings, feast_online_store="redis")
+        switched = repo_config.feature_store(on_redis, project=project)
         try:
-            changed = fstore.apply(switched, settings.lake_dir)["changed"]
-            assert changed == {name: "UPDATE" for name in engineering.TABLES}
+            changed = apply(switched, settings.lake_dir)["changed"]
+            assert changed == {name: "UPDATE" for name in TABLES}
         finally:
             switched.teardown()
 
 
 def test_refresh_of_an_empty_lake_registers_and_materialises_nothing(fresh_db, tmp_path):
     settings = Settings.from_env({"KAIZEN_HOME": str(tmp_path), "KAIZEN_FEAST_DB_URL": fresh_db})
-    result = fstore.refresh(settings, project=f"t{uuid.uuid4().hex[:10]}", online_store="postgres")
+    result = refresh(settings, project=new_project())
     assert result["rows"] == 0 and result["materialized"] == {}
     assert "recommender_v1" in result["applied"]
 
@@ -459,9 +469,9 @@ def test_refresh_of_an_empty_lake_registers_and_materialises_nothing(fresh_db, t
 def test_training_popularity_is_the_7_day_views_in_force_at_the_split(feast_env):
     settings, _ = feast_env
     items = np.array(["a", "b", "c", "never-seen"])
-    with pytest.raises(RuntimeError, match="materialize_features"):
+    with pytest.raises(UpstreamMissing, match="materialize_features"):
         item_features(settings, items, pd.Timestamp(day(2, 12)))
-    fstore.refresh(settings)
+    refresh(settings)
     features = item_features(settings, items, pd.Timestamp(day(2, 12)))
     assert len(features) == 4
     popularity = recent_popularity(features, items, counts=np.array([5.0, 1.0, 2.0, 0.0]))

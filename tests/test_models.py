@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from kaizen.models import Popularity, SequentialRules, Sessions, load_model
+from kaizen.registry.pyfunc import log_recommender
 
 
 @pytest.fixture
@@ -49,3 +50,12 @@ def test_saved_model_loads_with_the_same_answers(sessions, tmp_path):
     assert isinstance(loaded, SequentialRules)
     assert loaded.params == {"steps": 3}
     assert loaded.recommend(["a", "b"], k=3) == model.recommend(["a", "b"], k=3)
+
+
+def test_a_model_saved_under_another_name_is_not_logged(sessions, monkeypatch):
+    """The model server downloads artifacts/model.npz: a version without it could never be served."""
+    model = Popularity().fit(sessions)
+    save = model.save
+    monkeypatch.setattr(model, "save", lambda directory: save(directory).rename(directory / "other.npz"))
+    with pytest.raises(ValueError, match=r"saved other\.npz, but the model server loads model\.npz"):
+        log_recommender(model)

@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from conftest import RETAILROCKET
+from kaizen.datasets import read_retailrocket
 from kaizen.models import DEFAULT_FAMILY, MODELS, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
-from kaizen.shop.loaders import read_retailrocket
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
 

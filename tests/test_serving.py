@@ -16,7 +16,8 @@ from kaizen.registry.champion import register
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.serving.rollout import deploy
 from kaizen.stack.demo import airflow_client
-from kaizen.training.train import TrainOptions, train_recommender
+from kaizen.training.options import TrainOptions
+from kaizen.training.train import train_recommender
 
 pytestmark = pytest.mark.stack
 

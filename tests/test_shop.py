@@ -4,6 +4,8 @@ import psycopg2
 import pytest
 
 from conftest import OTTO, RETAILROCKET
+from kaizen import datasets
+from kaizen.errors import ConfigError
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate
 
@@ -48,6 +50,6 @@ def test_session_rec_and_diginetica_formats(fresh_db, tmp_path):
     assert count(fresh_db, "SELECT count(*) FROM events WHERE occurred_at = '2016-05-09 00:08:46.309+00'") == 1
 
 
-def test_unknown_format_is_refused(fresh_db):
-    with pytest.raises(ValueError, match="unknown format 'csv'"):
-        loaders.load(fresh_db, "csv", RETAILROCKET)
+def test_unknown_format_is_refused():
+    with pytest.raises(ConfigError, match="unknown format 'csv'"):
+        datasets.read("csv", RETAILROCKET)

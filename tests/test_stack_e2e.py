@@ -220,7 +220,7 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
     import pandas as pd
     from feast import FeatureStore
 
-    from kaizen.features.store import repo_dir
+    from kaizen.features.repo_config import repo_dir
 
     url = f"{stack.model_server_url}/api/v1.0/predictions"
     body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}

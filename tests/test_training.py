@@ -1,8 +1,12 @@
-"""Training against a real MLflow: registration, plots and model card, the champion gate."""
+"""Training: options, the lake window, lineage and the model card offline; a first run against
+a local MLflow store; the champion gate against the embedded stack's MLflow server."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -10,14 +14,19 @@ from mlflow import MlflowClient
 
 from conftest import RETAILROCKET
 from kaizen import lake
+from kaizen.config import Settings
+from kaizen.datasets import read_retailrocket
+from kaizen.errors import ConfigError, UpstreamMissing
 from kaizen.features import engineering
-from kaizen.features import store as fstore
+from kaizen.features.registry_sync import apply
+from kaizen.features.repo_config import feature_store
 from kaizen.ingest import source
 from kaizen.registry.gate import GatePolicy, decide, force
-from kaizen.shop.loaders import read_retailrocket
-from kaizen.training.train import TrainOptions, train_recommender
-
-pytestmark = pytest.mark.stack
+from kaizen.training import report
+from kaizen.training.dataset import time_split
+from kaizen.training.lineage import Lineage, TrainingWindow
+from kaizen.training.options import TrainOptions, options_from_params
+from kaizen.training.train import TrainResult, train, train_recommender
 
 
 def write_lake(lake_dir, events) -> None:
@@ -31,7 +40,7 @@ def with_features(settings, lake_dir, feast_db, home):
     """Settings for a lake whose features are computed and registered in a Feast of its own."""
     settings = dataclasses.replace(settings, lake_dir=lake_dir, feast_db_url=feast_db, home=home)
     engineering.build(lake_dir)
-    fstore.apply(fstore.feature_store(settings), lake_dir)
+    apply(feature_store(settings), lake_dir)
     return settings
 
 
@@ -48,6 +57,7 @@ def sabotaged(events):
     return events.assign(item_id=items)
 
 
+@pytest.mark.stack
 def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, fresh_db, tmp_path):
     write_lake(tmp_path / "clean", rr_events)
     write_lake(tmp_path / "bad", sabotaged(rr_events))
@@ -83,13 +93,12 @@ def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, 
     assert {"model_card.md", "plots/hit_rate_at_k.png", "plots/coverage_and_popularity.png"} <= artifacts
 
 
-def test_force_promote_needs_a_reason_and_records_it(stack, rr_events, fresh_db, tmp_path):
+@pytest.mark.stack
+def test_force_promote_records_its_reason(stack, rr_events, fresh_db, tmp_path):
     write_lake(tmp_path / "lake", rr_events)
     base = dataclasses.replace(stack, model_name="force-test", experiment="force-test")
     settings = with_features(base, tmp_path / "lake", fresh_db, tmp_path / "home")
     train_recommender(settings, TrainOptions(model="sr"))
-    with pytest.raises(ValueError, match="force_reason"):
-        train_recommender(settings, TrainOptions(model="popularity", force_promote=True))
     forced = train_recommender(
         settings, TrainOptions(model="popularity", force_promote=True, force_reason="rollout drill")
     )
@@ -105,3 +114,115 @@ def test_gate_decision_rules():
     assert not refused.promote and "hr_20 drops" in refused.reason
     with pytest.raises(ValueError):
         force(refused, "  ")
+
+
+# -- without the stack ------------------------------------------------------------------
+
+
+def test_options_are_checked_when_built():
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        TrainOptions(model="nope")
+    with pytest.raises(ConfigError, match="force_reason"):
+        TrainOptions(force_promote=True, force_reason="  ")
+    assert TrainOptions(force_promote=True, force_reason="rollout drill").force_promote
+
+
+def test_options_from_the_dags_params():
+    params = {
+        "model": "sr",
+        "train_days": 14,
+        "test_days": 1,
+        "tune": True,
+        "tuning_budget": 3,
+        "primary_metric": "hr_20",
+        "margin": 0.01,
+        "tolerance": 0.02,
+        "force_promote": False,
+        "force_reason": None,
+    }
+    assert options_from_params(params) == TrainOptions(
+        model="sr",
+        train_days=14.0,
+        test_days=1.0,
+        tune=True,
+        tuning_budget=3,
+        policy=GatePolicy(primary="hr_20", margin=0.01, tolerance=0.02),
+    )
+
+
+def offline_settings(tmp_path) -> Settings:
+    return Settings.from_env({"KAIZEN_HOME": str(tmp_path / "home"), "KAIZEN_LAKE_DIR": str(tmp_path / "lake")})
+
+
+def test_an_empty_lake_asks_for_ingestion(tmp_path):
+    with pytest.raises(UpstreamMissing, match=r"no view events in the lake .*ingest_shop_events DAG"):
+        train(offline_settings(tmp_path), TrainOptions())
+
+
+def test_a_lake_without_history_before_the_test_window_asks_for_more(rr_events, tmp_path):
+    last_day = rr_events[rr_events["occurred_at"] >= rr_events["occurred_at"].max() - pd.Timedelta(days=1)]
+    write_lake(tmp_path / "lake", last_day)
+    with pytest.raises(UpstreamMissing, match=r"no test session .*ingest_shop_events DAG"):
+        train(offline_settings(tmp_path), TrainOptions(test_days=2))
+
+
+def test_a_lake_without_registered_features_asks_for_the_feature_dag(rr_events, fresh_db, tmp_path):
+    write_lake(tmp_path / "lake", rr_events)
+    settings = dataclasses.replace(offline_settings(tmp_path), feast_db_url=fresh_db)
+    with pytest.raises(UpstreamMissing, match="materialize_features DAG"):
+        train(settings, TrainOptions())
+
+
+def test_model_card_shows_the_lineage_and_the_gates_comparison(rr_events):
+    views = rr_events[rr_events["event_type"] == "view"].dropna(subset=["session_id", "item_id"])
+    views = views.assign(event_id=np.arange(len(views)))
+    split = time_split(views)
+    window = TrainingWindow.of(views, split, test_predictions=1234)
+    lineage = Lineage("sr", {"steps": 10}, window, feature_service="recommender_v1", code_version="abc1234")
+    challenger = {"mrr_20": 0.30, "hr_20": 0.50}
+    decision = decide(challenger, {"mrr_20": 0.31, "hr_20": 0.52}, GatePolicy(), champion_version="3")
+
+    card = report.model_card("kaizen-recommender", "4", lineage, {**challenger, "predictions": 1234.0}, decision)
+    assert card.startswith("# Model card: kaizen-recommender v4")
+    assert "kept as @challenger" in card and decision.reason in card
+    assert f"| data digest | `{split.digest}` |" in card
+    assert f"({split.train.n_sessions} sessions, {split.train.n_items} items)" in card
+    assert "(1234 predictions)" in card and "| code version | `abc1234` |" in card
+    assert "Against the champion (v3)" in card and "| mrr_20 | 0.3000 | 0.3100 |" in card
+
+
+def test_the_result_the_dags_return_to_xcom():
+    decision = decide({"mrr_20": 0.3, "hr_20": 0.5}, None)
+    result = TrainResult("run-1", "7", decision, {"mrr_20": 0.3, "hr_20": 0.5})
+    assert json.loads(json.dumps(result.as_dict())) == {
+        "run_id": "run-1",
+        "version": "7",
+        "promoted": True,
+        "reason": "no champion yet",
+        "metrics": {"mrr_20": 0.3, "hr_20": 0.5},
+    }
+
+
+def test_a_first_run_registers_promotes_and_records_its_lineage(rr_events, fresh_db, tmp_path):
+    """Against a local MLflow store: with no champion yet, nothing is downloaded over REST."""
+    write_lake(tmp_path / "lake", rr_events)
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    settings = dataclasses.replace(
+        offline_settings(tmp_path), mlflow_tracking_uri=tracking_uri, code_version="test-build", model_name="first"
+    )
+    settings = with_features(settings, tmp_path / "lake", fresh_db, tmp_path / "home")
+    client = MlflowClient(tracking_uri)
+    client.create_experiment(settings.experiment, artifact_location=(tmp_path / "artifacts").as_uri())
+
+    result = train(settings, TrainOptions(model="popularity"))
+    assert result.decision.promote and result.decision.reason == "no champion yet"
+    assert str(client.get_model_version_by_alias("first", "champion").version) == result.version
+    tags = client.get_run(result.run_id).data.tags
+    assert tags["kaizen.code_version"] == "test-build"
+    assert tags["kaizen.gate.decision"] == "promoted" and tags["kaizen.model_version"] == result.version
+    assert {"kaizen.window.digest", "kaizen.window.test_predictions"} <= set(tags)
+    assert tags["kaizen.window.test_predictions"] == str(int(result.metrics["predictions"]))
+    plots = {a.path for a in client.list_artifacts(result.run_id, "plots")}
+    assert plots == {"plots/hit_rate_at_k.png", "plots/coverage_and_popularity.png"}
+    card = Path(client.download_artifacts(result.run_id, "model_card.md", str(tmp_path))).read_text()
+    assert "promoted to @champion" in card and "| code version | `test-build` |" in card

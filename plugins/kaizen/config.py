@@ -199,7 +199,7 @@ class Settings:
 
     @classmethod
     def documentation(cls) -> list[tuple[str, str, str]]:
-        """(variable, default, meaning) for every setting: the README's table."""
+        """(variable, default, meaning) for every setting: the table in docs/configuration.md."""
 
         def shown(default) -> str:
             if isinstance(default, datetime):

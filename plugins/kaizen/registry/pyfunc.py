@@ -44,7 +44,8 @@ def log_recommender(model: Recommender, name: str = "model") -> str:
     """Log the model in the active run; returns its model URI. The server reads ``artifacts/model.npz``."""
     with tempfile.TemporaryDirectory() as tmp:
         path = model.save(Path(tmp))
-        assert path.name == ARTIFACT_FILE
+        if path.name != ARTIFACT_FILE:
+            raise ValueError(f"{type(model).__name__} saved {path.name}, but the model server loads {ARTIFACT_FILE}")
         info = mlflow.pyfunc.log_model(
             name=name,
             python_model=RecommenderPyfunc(),

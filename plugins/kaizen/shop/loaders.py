@@ -1,108 +1,23 @@
 """Load public e-commerce event logs into the shop's tables (``kaizen shop load``).
 
-Every format is normalised to one frame (session_id, visitor_id, item_id, event_type,
-occurred_at, category_id) and streamed into PostgreSQL with COPY.
+``kaizen.datasets`` reads every format into one frame; this module streams it into
+PostgreSQL with COPY and adds unseen items to the catalogue.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import psycopg2
 
+from kaizen.datasets import read
 from kaizen.shop.generator import ShopSpec, generate
 from kaizen.shop.schema import migrate
 
 COLUMNS = ["session_id", "visitor_id", "item_id", "event_type", "occurred_at"]
-OTTO_TYPES = {"clicks": "view", "carts": "addtocart", "orders": "transaction"}
-
-
-def read_retailrocket(path: Path) -> pd.DataFrame:
-    """RetailRocket as session-rec prepares it: TSV ``Time UserId Type ItemId SessionId CatId``."""
-    df = pd.read_csv(path, sep="\t", dtype=str)
-    return pd.DataFrame(
-        {
-            "session_id": df["SessionId"],
-            "visitor_id": df["UserId"],
-            "item_id": df["ItemId"],
-            "event_type": df["Type"],
-            "occurred_at": pd.to_datetime(df["Time"].astype("int64"), unit="s", utc=True),
-            "category_id": df["CatId"],
-        }
-    )
-
-
-def read_sessionrec(path: Path) -> pd.DataFrame:
-    """session-rec's prepared format (YooChoose/RSC15, Diginetica): TSV ``SessionId ItemId Time``."""
-    df = pd.read_csv(path, sep="\t", dtype={"SessionId": str, "ItemId": str, "Time": "float64"})
-    return pd.DataFrame(
-        {
-            "session_id": df["SessionId"],
-            "visitor_id": None,
-            "item_id": df["ItemId"],
-            "event_type": "view",
-            "occurred_at": pd.to_datetime(df["Time"], unit="s", utc=True),
-            "category_id": None,
-        }
-    )
-
-
-def read_diginetica(path: Path) -> pd.DataFrame:
-    """Diginetica ``train-item-views.csv``: ``session_id;user_id;item_id;timeframe;eventdate``.
-
-    ``timeframe`` is milliseconds since the session's day began, ``eventdate`` that day.
-    """
-    df = pd.read_csv(path, sep=";", dtype=str)
-    occurred = pd.to_datetime(df["eventdate"], utc=True) + pd.to_timedelta(df["timeframe"].astype("int64"), unit="ms")
-    return pd.DataFrame(
-        {
-            "session_id": df["session_id"],
-            "visitor_id": df["user_id"].where(df["user_id"].notna() & (df["user_id"] != "NA")),
-            "item_id": df["item_id"],
-            "event_type": "view",
-            "occurred_at": occurred,
-            "category_id": None,
-        }
-    )
-
-
-def read_otto(path: Path) -> pd.DataFrame:
-    """OTTO JSONL: ``{"session": int, "events": [{"aid": int, "ts": ms, "type": clicks|carts|orders}]}``."""
-    rows = []
-    with Path(path).open() as f:
-        for line in f:
-            if line.strip():
-                session = json.loads(line)
-                rows += [(str(session["session"]), str(e["aid"]), e["type"], e["ts"]) for e in session["events"]]
-    df = pd.DataFrame(rows, columns=["session_id", "item_id", "type", "ts"])
-    return pd.DataFrame(
-        {
-            "session_id": df["session_id"],
-            "visitor_id": None,
-            "item_id": df["item_id"],
-            "event_type": df["type"].map(OTTO_TYPES).fillna(df["type"]),
-            "occurred_at": pd.to_datetime(df["ts"], unit="ms", utc=True),
-            "category_id": None,
-        }
-    )
-
-
-READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
-    "retailrocket": read_retailrocket,
-    "sessionrec": read_sessionrec,
-    "diginetica": read_diginetica,
-    "otto": read_otto,
-}
-
-
-def read(fmt: str, path: Path) -> pd.DataFrame:
-    if fmt not in READERS:
-        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(READERS)}")
-    return READERS[fmt](Path(path))
 
 
 def load(shop_db_url: str, fmt: str, path: Path) -> dict[str, int]:

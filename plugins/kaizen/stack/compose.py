@@ -23,6 +23,7 @@ import yaml
 from kaizen.config import PROJECT_DIR, read_env_file
 from kaizen.errors import StackError
 from kaizen.stack.secrets import generate
+from kaizen.version import code_version
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,15 @@ def required_secrets() -> list[str]:
 
 
 def write_env(path: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Write a compose ``.env``: .env.example's defaults, a fresh value for every secret, then
-    ``overrides``. Readable by its owner only; an existing file is never overwritten."""
+    """Write a compose ``.env``: .env.example's defaults, a fresh value for every secret, the code
+    version the images record, then ``overrides``. Readable by its owner only; an existing file is
+    never overwritten."""
     if path.exists():
         raise FileExistsError(f"{path} exists; delete it first to generate new secrets")
     values = {
         **read_env_file(ENV_EXAMPLE),
         **{name: generate(name) for name in required_secrets()},
+        "KAIZEN_CODE_VERSION": code_version(),
         **(overrides or {}),
     }
     path.touch(mode=0o600)

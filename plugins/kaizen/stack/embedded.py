@@ -132,7 +132,7 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
     )
     log.info("migrating the shop's schema and Airflow's metadata database")
     migrate_shop(stack.settings.shop_db_url, stack.settings.serving_db_role)
-    from kaizen.features.store import write_config  # imports Feast: only here, not for status
+    from kaizen.features.repo_config import write_config  # imports Feast: only here, not for status
 
     write_config(stack.settings)  # feast serve reads it at start
     # What does not use Airflow's database starts while it is migrated (the slowest step

@@ -1,7 +1,7 @@
 """The embedded stack's services: how each one starts and how to tell it is healthy.
 
-The names, ports and variables match docker-compose.yml's services, so one table in the
-README describes both.
+The names, ports and variables match docker-compose.yml's services, so one table in
+docs/architecture.md describes both.
 """
 
 from __future__ import annotations

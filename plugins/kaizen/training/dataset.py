@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kaizen import lake
+from kaizen.errors import UpstreamMissing
 from kaizen.models import Sessions
 
 
@@ -26,6 +27,15 @@ def read_events(lake_dir: Path, event_types=("view",)) -> pd.DataFrame:
     return events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
 
 
+def read_window(lake_dir: Path, days: float) -> pd.DataFrame:
+    """The lake's view events of the last ``days``, counted back from its newest event (not from
+    today): a lake that stopped growing still trains on its most recent data."""
+    events = read_events(lake_dir)
+    if events.empty:
+        raise UpstreamMissing(f"no view events in the lake at {lake_dir}: run the ingest_shop_events DAG first")
+    return events[events["occurred_at"] >= events["occurred_at"].max() - pd.Timedelta(days=days)]
+
+
 def time_split(events: pd.DataFrame, test_days: float = 2.0) -> Split:
     """Test = sessions whose last event falls in the final ``test_days``; the rest train.
 
@@ -37,6 +47,8 @@ def time_split(events: pd.DataFrame, test_days: float = 2.0) -> Split:
     session_end = events.groupby("session_id")["occurred_at"].transform("max")
     train_events, test_events = events[session_end < test_start], events[session_end >= test_start]
     train = sessions_of(train_events)
+    if train.n_items == 0:  # no training session, so no test item is known (nor indexable: empty vocabulary)
+        test_events = test_events.iloc[:0]
     return Split(train, drop_short(sessions_of(test_events, train.vocabulary)), test_start, digest(events))
 
 

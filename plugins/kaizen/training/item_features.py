@@ -15,7 +15,9 @@ import pandas as pd
 from feast.errors import FeatureServiceNotFoundException
 
 from kaizen.config import Settings
-from kaizen.features.store import feature_store, training_set
+from kaizen.errors import UpstreamMissing
+from kaizen.features.repo_config import feature_store
+from kaizen.features.training_sets import training_set
 
 TRAINING_SERVICE = "recommender_v1"
 POPULARITY = "item_activity__views_7d"
@@ -27,7 +29,7 @@ def item_features(settings: Settings, item_ids: np.ndarray, as_of: pd.Timestamp)
     try:
         service = store.get_feature_service(TRAINING_SERVICE)
     except FeatureServiceNotFoundException as exc:
-        raise RuntimeError(
+        raise UpstreamMissing(
             f"feature service {TRAINING_SERVICE} is not registered in Feast: run the materialize_features DAG "
             "(or kaizen_e2e) before training"
         ) from exc

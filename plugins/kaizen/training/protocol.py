@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from kaizen.errors import ConfigError
 from kaizen.training.dataset import Split, digest, drop_short, sessions_of, time_split
 
 
@@ -71,12 +72,12 @@ def evaluate_files(
     With one file the session-rec protocol splits it (last ``test_days`` as test); with two
     they are the training and test sets as given.
     """
+    from kaizen.datasets import read
     from kaizen.models import MODELS
-    from kaizen.shop.loaders import read
     from kaizen.training.evaluation import evaluate
 
     if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; one of {', '.join(sorted(MODELS))}")
+        raise ConfigError(f"unknown model {model!r}; one of {', '.join(sorted(MODELS))}")
     train = read(fmt, train_path)
     split = presplit(train, read(fmt, test_path)) if test_path else session_rec_split(train, test_days)
     started = time.perf_counter()

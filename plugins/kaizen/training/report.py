@@ -9,6 +9,9 @@ matplotlib.use("Agg")  # headless: Airflow workers have no display
 import matplotlib.pyplot as plt
 import numpy as np
 
+from kaizen.registry.gate import GateDecision
+from kaizen.training.lineage import Lineage
+
 MAX_K = 20
 
 
@@ -49,39 +52,31 @@ def bias_chart(metrics: dict[str, dict[str, float]], k: int = 20):
     return fig
 
 
-def model_card(
-    *,
-    name: str,
-    version: str,
-    model: str,
-    params: dict,
-    window: dict,
-    metrics: dict[str, float],
-    decision: dict,
-    feature_service: str,
-    code_version: str,
-) -> str:
+def model_card(name: str, version: str, lineage: Lineage, metrics: dict[str, float], decision: GateDecision) -> str:
+    """Markdown for a person deciding whether to trust ``name`` v``version``: what it was made from,
+    how it scored and why the gate promoted it or not."""
     rows = "\n".join(f"| {key} | {value:.4f} |" for key, value in sorted(metrics.items()) if isinstance(value, float))
-    champion = decision.get("champion") or {}
+    champion = decision.champion or {}
     compared = "\n".join(
-        f"| {key} | {decision['challenger'].get(key, float('nan')):.4f} | {champion.get(key, float('nan')):.4f} |"
+        f"| {key} | {decision.challenger.get(key, float('nan')):.4f} | {champion.get(key, float('nan')):.4f} |"
         for key in ("hr_20", "mrr_20", "ndcg_20", "coverage_20", "popularity_20")
-        if key in decision["challenger"]
+        if key in decision.challenger
     )
+    window = lineage.window
     return f"""# Model card: {name} v{version}
 
-**Gate decision: {"promoted to @champion" if decision["promote"] else "kept as @challenger"}.** {decision["reason"]}
+**Gate decision: {"promoted to @champion" if decision.promote else "kept as @challenger"}.** {decision.reason}
 
 | | |
 |---|---|
-| model family | `{model}` |
-| parameters | `{params}` |
-| training window | {window["train_start"]} to {window["test_start"]} \
-({window["train_sessions"]} sessions, {window["items"]} items) |
-| test window | {window["test_start"]} to {window["end"]} ({window["test_predictions"]} predictions) |
-| data digest | `{window["digest"]}` |
-| feature service | `{feature_service}` |
-| code version | `{code_version}` |
+| model family | `{lineage.family}` |
+| parameters | `{lineage.params}` |
+| training window | {window.train_start} to {window.test_start} \
+({window.train_sessions} sessions, {window.items} items) |
+| test window | {window.test_start} to {window.end} ({window.test_predictions} predictions) |
+| data digest | `{window.digest}` |
+| feature service | `{lineage.feature_service}` |
+| code version | `{lineage.code_version}` |
 
 ## Test metrics (every position of every test session predicts the next item)
 
@@ -89,7 +84,7 @@ def model_card(
 |---|---|
 {rows}
 
-## Against the champion (v{decision.get("champion_version") or "-"}), same test window
+## Against the champion (v{decision.champion_version or "-"}), same test window
 
 | metric | this version | champion |
 |---|---|---|

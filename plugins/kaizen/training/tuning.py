@@ -11,10 +11,12 @@ import logging
 import random
 
 import mlflow
+import pandas as pd
 
 from kaizen.models import MODELS
-from kaizen.training.dataset import Split
+from kaizen.training.dataset import Split, time_split
 from kaizen.training.evaluation import evaluate
+from kaizen.training.options import TrainOptions
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +57,16 @@ def tune(model: str, validation: Split, budget: int, primary: str, seed: int = 0
         if metrics[primary] > best_score:
             best_params, best_score = params, metrics[primary]
     return best_params
+
+
+def parameters(options: TrainOptions, events: pd.DataFrame, test_start: pd.Timestamp) -> dict:
+    """The parameters to fit with: the options' own, over the best of a search when asked to tune.
+
+    The search splits the events before ``test_start`` again by time, so no trial sees the
+    test window the gate compares on.
+    """
+    if not options.tune:
+        return dict(options.params)
+    validation = time_split(events[events["occurred_at"] < test_start], options.test_days)
+    best = tune(options.model, validation, options.tuning_budget, options.policy.primary, options.seed)
+    return {**best, **options.params}

@@ -1,0 +1,45 @@
+"""What a training run is asked to do, checked when it is built so a run never starts on bad options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kaizen.errors import ConfigError
+from kaizen.models import DEFAULT_FAMILY, MODELS
+from kaizen.registry.gate import GatePolicy
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    model: str = DEFAULT_FAMILY
+    params: dict = field(default_factory=dict)  # explicit parameters; they win over tuned ones
+    train_days: float = 30.0  # history before the test window
+    test_days: float = 2.0
+    tune: bool = False
+    tuning_budget: int = 6
+    seed: int = 0
+    force_promote: bool = False
+    force_reason: str = ""
+    policy: GatePolicy = field(default_factory=GatePolicy)
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; one of {', '.join(MODELS)}")
+        if self.force_promote and not self.force_reason.strip():
+            raise ConfigError("force_promote needs a force_reason")
+
+
+def options_from_params(params: dict) -> TrainOptions:
+    """TrainOptions from a DAG run's Params (the UI's trigger form)."""
+    return TrainOptions(
+        model=params["model"],
+        train_days=float(params["train_days"]),
+        test_days=float(params["test_days"]),
+        tune=bool(params["tune"]),
+        tuning_budget=int(params["tuning_budget"]),
+        force_promote=bool(params["force_promote"]),
+        force_reason=params.get("force_reason") or "",
+        policy=GatePolicy(
+            primary=params["primary_metric"], margin=float(params["margin"]), tolerance=float(params["tolerance"])
+        ),
+    )

@@ -1,0 +1,87 @@
+"""What a training run leaves in MLflow: params, metrics, lineage tags, the registered model,
+the gate's decision, plots and the model card; in one module, so what the UI shows is read here."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from kaizen.config import Settings
+from kaizen.models import Recommender
+from kaizen.registry.champion import register
+from kaizen.registry.pyfunc import log_recommender
+from kaizen.training import report
+from kaizen.training.champion_gate import GateOutcome
+from kaizen.training.lineage import Lineage
+from kaizen.training.options import TrainOptions
+
+
+@contextmanager
+def training_run(settings: Settings, name: str) -> Iterator[str]:
+    """An MLflow run in the training experiment; yields its id."""
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_experiment(settings.experiment)
+    with mlflow.start_run(run_name=name) as run:
+        yield run.info.run_id
+
+
+def log_training(
+    options: TrainOptions, lineage: Lineage, features: pd.DataFrame, metrics: dict[str, float], fit_s: float
+) -> None:
+    """The run's inputs and results: the item-feature table as its dataset, params, metrics, lineage tags."""
+    mlflow.log_input(mlflow.data.from_pandas(features, name=lineage.feature_service), context="training")
+    mlflow.log_params(
+        {
+            "model": lineage.family,
+            "train_days": options.train_days,
+            "test_days": options.test_days,
+            "tuned": options.tune,
+            "seed": options.seed,
+            **lineage.params,
+        }
+    )
+    mlflow.log_metrics({**metrics, "fit_s": fit_s})
+    mlflow.set_tags(
+        {f"kaizen.window.{key}": str(value) for key, value in lineage.window.as_dict().items()}
+        | {"kaizen.feature_service": lineage.feature_service, "kaizen.code_version": lineage.code_version}
+    )
+
+
+def register_model(settings: Settings, model: Recommender, lineage: Lineage) -> str:
+    """Log ``model`` in the run and register it as a new version; returns the version. The version
+    names its feature service too: the model server reads the same features online."""
+    version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
+    MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
+        settings.model_name, version, "kaizen.feature_service", lineage.feature_service
+    )
+    return version
+
+
+def log_outcome(
+    settings: Settings, version: str, lineage: Lineage, metrics: dict[str, float], outcome: GateOutcome
+) -> None:
+    """The gate's decision as run tags, the comparison plots and the model card."""
+    decision = outcome.decision
+    mlflow.set_tags(
+        {"kaizen.gate.decision": "promoted" if decision.promote else "refused", "kaizen.model_version": version}
+    )
+    compared = {"challenger": decision.challenger}
+    if decision.champion is not None:
+        compared[f"champion v{decision.champion_version}"] = decision.champion
+    for figure, name in (
+        (report.hit_rate_curves(outcome.ranks), "hit_rate_at_k"),
+        (report.bias_chart(compared), "coverage_and_popularity"),
+    ):
+        mlflow.log_figure(figure, f"plots/{name}.png")
+        report.close(figure)
+    card = report.model_card(settings.model_name, version, lineage, metrics, decision)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model_card.md"
+        path.write_text(card)
+        mlflow.log_artifact(str(path))
