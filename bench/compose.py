@@ -22,23 +22,11 @@ from bench import stack as embedded_bench
 from kaizen.config import PROJECT_DIR
 from kaizen.serving.client import ModelServerClient
 from kaizen.stack.airflow_api import AirflowClient
-from kaizen.stack.compose import ComposeStack, find_engine, write_env
+from kaizen.stack.compose import LOAD_DEMO_EVENTS, ComposeStack, find_engine, write_env
 from kaizen.stack.postgres import free_port
 
 STANDINS = PROJECT_DIR / "tests" / "compose" / "standins" / "build.sh"
 STANDIN_PREFIX = "localhost/kaizen-standin/"
-LOAD = [
-    "--profile",
-    "cli",
-    "run",
-    "--rm",
-    "kaizen-cli",
-    "shop",
-    "load",
-    "--format",
-    "retailrocket",
-    "/opt/kaizen/data/retailrocket-week/events.tsv",
-]
 
 
 def timed(fn) -> float:
@@ -120,7 +108,7 @@ def run() -> dict:
             compose.run("up", "-d")
             compose.wait_healthy(900, say=lambda line: print(line, flush=True))
             figures["up_to_healthy_s"] = round(time.perf_counter() - started, 1)
-            figures["shop_load_s"] = round(timed(lambda: compose.run(*LOAD, timeout=600)), 1)
+            figures["shop_load_s"] = round(timed(lambda: compose.run(*LOAD_DEMO_EVENTS, timeout=600)), 1)
             airflow = AirflowClient(
                 f"http://127.0.0.1:{settings['KAIZEN_AIRFLOW_PORT']}",
                 "admin",

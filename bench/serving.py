@@ -10,6 +10,7 @@ server RSS.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from kaizen.registry.champion import register, set_champion
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.postgres import free_port
+from kaizen.stack.services import model_server_command
 from kaizen.training.protocol import session_rec_split
 
 CONCURRENCY = (1, 8, 32)
@@ -162,27 +164,9 @@ def run() -> dict:
             version = register(tracking, uri, "bench-recommender")
             set_champion(tracking, "bench-recommender", version)
 
+            ports = {"serving_port": seldon_port, "serving_grpc_port": free_port(), "serving_metrics_port": free_port()}
             seldon = _start(
-                [
-                    str(Settings.from_env().serving_venv / "bin" / "python"),
-                    "-m",
-                    "kaizen.serving.microservice",
-                    "kaizen.serving.seldon_model.SeldonRecommender",
-                    "--service-type",
-                    "MODEL",
-                    "--http-port",
-                    str(seldon_port),
-                    "--grpc-port",
-                    str(free_port()),
-                    "--metrics-port",
-                    str(free_port()),
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "1",
-                    "--log-level",
-                    "WARNING",
-                ],
+                model_server_command(dataclasses.replace(Settings.from_env(), **ports), log_level="WARNING"),
                 env,
                 work / "seldon.log",
             )

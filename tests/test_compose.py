@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from kaizen.config import PROJECT_DIR, Settings
+from kaizen.stack.compose import LOAD_DEMO_EVENTS
 from kaizen.stack.embedded import resolve
 
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
@@ -50,3 +51,9 @@ def test_published_ports_match_the_embedded_defaults():
 def test_no_plaintext_secret():
     text = (PROJECT_DIR / "docker-compose.yml").read_text()
     assert not re.search(r"(?i)(password|secret|fernet)[A-Z_]*:\s*[\"']?(?!\$\{)[A-Za-z0-9]{8,}", text)
+
+
+def test_readme_loads_events_with_the_command_the_compose_test_runs():
+    """The README's compose quick start and tests/test_compose_stack.py run the same load command."""
+    readme = re.sub(r"\\\n\s*", " ", (PROJECT_DIR / "README.md").read_text())
+    assert "docker compose " + " ".join(LOAD_DEMO_EVENTS) in re.sub(r"[ \t]+", " ", readme)

@@ -24,7 +24,7 @@ from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, read_env_file
 from kaizen.errors import ModelServerError
 from kaizen.serving.client import ModelServerClient
 from kaizen.stack.airflow_api import AirflowClient
-from kaizen.stack.compose import ComposeStack, find_engine, required_secrets, write_env
+from kaizen.stack.compose import LOAD_DEMO_EVENTS, ComposeStack, find_engine, required_secrets, write_env
 from kaizen.stack.postgres import free_port
 
 pytestmark = pytest.mark.compose
@@ -37,19 +37,6 @@ PORTS = (
     "KAIZEN_SERVING_GRPC_PORT",
     "KAIZEN_SERVING_METRICS_PORT",
 )
-# The README's command, word for word after `docker compose`.
-LOAD = [
-    "--profile",
-    "cli",
-    "run",
-    "--rm",
-    "kaizen-cli",
-    "shop",
-    "load",
-    "--format",
-    "retailrocket",
-    "/opt/kaizen/data/retailrocket-week/events.tsv",
-]
 
 
 def say(text: str) -> None:
@@ -106,7 +93,7 @@ def airflow(settings) -> AirflowClient:
 @pytest.fixture(scope="module")
 def e2e(compose, airflow) -> str:
     """The README's load command, then kaizen_e2e over REST: the run id."""
-    compose.run(*LOAD, timeout=600)
+    compose.run(*LOAD_DEMO_EVENTS, timeout=600)
     return airflow.run("kaizen_e2e", say=say, timeout_s=1500)
 
 

@@ -9,6 +9,7 @@ import psutil
 
 from kaizen.config import Settings
 from kaizen.stack.postgres import free_port
+from kaizen.stack.services import model_server_command
 
 
 def test_listens_on_kaizen_host_and_stops_whole_on_sigterm(tmp_path):
@@ -18,28 +19,12 @@ def test_listens_on_kaizen_host_and_stops_whole_on_sigterm(tmp_path):
         "KAIZEN_HOME": str(tmp_path),
         "KAIZEN_HOST": "127.0.0.1",
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}",
+        "KAIZEN_SERVING_PORT": str(ports[0]),
+        "KAIZEN_SERVING_GRPC_PORT": str(ports[1]),
+        "KAIZEN_SERVING_METRICS_PORT": str(ports[2]),
     }  # no registry: it serves nothing, still runs
     server = subprocess.Popen(
-        [
-            str(Settings.from_env().serving_venv / "bin" / "python"),
-            "-m",
-            "kaizen.serving.microservice",
-            "kaizen.serving.seldon_model.SeldonRecommender",
-            "--service-type",
-            "MODEL",
-            "--http-port",
-            str(ports[0]),
-            "--grpc-port",
-            str(ports[1]),
-            "--metrics-port",
-            str(ports[2]),
-            "--workers",
-            "2",
-            "--grpc-workers",
-            "1",
-            "--log-level",
-            "WARNING",
-        ],
+        model_server_command(Settings.from_env(env), log_level="WARNING"),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -51,10 +51,10 @@ class Sessions:
         else:
             order = np.argsort(vocabulary)
             pos = np.searchsorted(vocabulary, item_ids, sorter=order)
-            pos = np.clip(pos, 0, len(vocabulary) - 1)
-            item_index = order[pos]
-            known = vocabulary[item_index] == item_ids
-            session_ids, times, item_index = session_ids[known], times[known], item_index[known]
+            in_range = pos < len(vocabulary)  # past the end: unknown (every item, for an empty vocabulary)
+            known = np.zeros(len(item_ids), bool)
+            known[in_range] = vocabulary[order[pos[in_range]]] == item_ids[in_range]
+            session_ids, times, item_index = session_ids[known], times[known], order[pos[known]]
         _, session_index = np.unique(session_ids, return_inverse=True)
         # Sort events by (session start, session, time): stable, so ties keep input order.
         starts = np.full(session_index.max() + 1 if len(session_index) else 0, np.iinfo(np.int64).max)

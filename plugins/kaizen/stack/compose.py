@@ -29,6 +29,19 @@ log = logging.getLogger(__name__)
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_DIR / ".env.example"
+# The README's command that loads the demo week into the stack's shop database, after `docker compose`.
+LOAD_DEMO_EVENTS = (
+    "--profile",
+    "cli",
+    "run",
+    "--rm",
+    "kaizen-cli",
+    "shop",
+    "load",
+    "--format",
+    "retailrocket",
+    "/opt/kaizen/data/retailrocket-week/events.tsv",
+)
 
 
 class ComposeError(StackError):

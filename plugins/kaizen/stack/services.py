@@ -160,31 +160,7 @@ def services(
             "model-server",
             Program(
                 "model-server",
-                [
-                    # seldon-core-microservice, bound to KAIZEN_HOST instead of 0.0.0.0.
-                    str(settings.serving_venv / "bin" / "python"),
-                    "-m",
-                    "kaizen.serving.microservice",
-                    "kaizen.serving.seldon_model.SeldonRecommender",
-                    "--service-type",
-                    "MODEL",
-                    "--http-port",
-                    str(settings.serving_port),
-                    "--grpc-port",
-                    str(settings.serving_grpc_port),
-                    "--metrics-port",
-                    str(settings.serving_metrics_port),
-                    # Two single-threaded workers: 1.5x the throughput of one threaded worker
-                    # on two cores (bench/serving.py), as Python threads share one GIL.
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "1",
-                    "--grpc-workers",
-                    "1",
-                    "--log-level",
-                    "INFO",
-                ],
+                model_server_command(settings),
                 env=serving_env,
                 priority=40,
             ),
@@ -238,3 +214,32 @@ def _reason(response: requests.Response) -> str:
         return response.json()["status"]["info"]
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
+
+
+def model_server_command(settings: Settings, log_level: str = "INFO") -> list[str]:
+    """seldon-core-microservice for the kaizen recommender, bound to KAIZEN_HOST instead of
+    0.0.0.0, on the settings' ports; the embedded stack, the benchmark and the tests start it so."""
+    return [
+        str(settings.serving_venv / "bin" / "python"),
+        "-m",
+        "kaizen.serving.microservice",
+        "kaizen.serving.seldon_model.SeldonRecommender",
+        "--service-type",
+        "MODEL",
+        "--http-port",
+        str(settings.serving_port),
+        "--grpc-port",
+        str(settings.serving_grpc_port),
+        "--metrics-port",
+        str(settings.serving_metrics_port),
+        # Two single-threaded workers: 1.5x the throughput of one threaded worker on two
+        # cores (bench/serving.py), as Python threads share one GIL.
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+        "--grpc-workers",
+        "1",
+        "--log-level",
+        log_level,
+    ]

@@ -47,8 +47,6 @@ def time_split(events: pd.DataFrame, test_days: float = 2.0) -> Split:
     session_end = events.groupby("session_id")["occurred_at"].transform("max")
     train_events, test_events = events[session_end < test_start], events[session_end >= test_start]
     train = sessions_of(train_events)
-    if train.n_items == 0:  # no training session, so no test item is known (nor indexable: empty vocabulary)
-        test_events = test_events.iloc[:0]
     return Split(train, drop_short(sessions_of(test_events, train.vocabulary)), test_start, digest(events))
 
 
