@@ -1,9 +1,14 @@
 """ingest_shop_events: the shop's events of each day, validated, into the Parquet lake.
 
-Each run rewrites its interval's days plus a lateness margin before them (Param
-``lateness_hours``), so late events reach their own day and re-runs are idempotent.
-Rows that break a validation rule go to the shop database's ``ingest_quarantine`` table
-with the rule and this run's id; the run fails, after writing, only past ``max_bad_rate``.
+check_source -> ingest
+
+``check_source`` checks the mapping and the login against the shop's database and fails
+fast, with the report of ``kaizen shop check``, when a run could not go well. Each run
+rewrites its interval's days plus a lateness margin before them (Param ``lateness_hours``),
+so late events reach their own day and re-runs are idempotent; days that received even
+later events are found by their counts and ingested again. Rows that break a validation
+rule go to Kaizen's database, table ``ingest_quarantine``, with the rule and this run's id;
+the run fails, after writing, only past ``max_bad_rate``. The shop is only read.
 
 A manual run (zero-length interval) ingests the day that ends at its logical date.
 Backfill: ``kaizen airflow backfill create --dag-id ingest_shop_events --from-date 2015-09-11 --to-date 2015-09-18``
@@ -44,6 +49,13 @@ from kaizen.dag_defaults import default_args
     },
 )
 def ingest_shop_events():
+    @task(retries=0)  # a wrong mapping or login does not mend itself
+    def check_source() -> None:
+        from kaizen.config import Settings
+        from kaizen.ingest.check import require_ready
+
+        require_ready(Settings.from_env())
+
     @task(outlets=[LAKE_EVENTS])
     def ingest() -> dict:
         import dataclasses
@@ -61,7 +73,7 @@ def ingest_shop_events():
         start = min(context["data_interval_start"], end - timedelta(days=1))
         return ingest_interval(settings, start, end, context["run_id"]).as_dict()
 
-    ingest()
+    check_source() >> ingest()
 
 
 ingest_shop_events()

@@ -1,6 +1,6 @@
 """kaizen_e2e: one thin run through every stage, from the shop's database to a served model.
 
-ingest_events -> refresh_features -> train_and_gate -> deploy
+check_source -> ingest_events -> refresh_features -> train_and_gate -> deploy
 
 train_and_gate registers the new version and promotes it to @champion if it beats the
 current one (the first always does); deploy waits until the model server serves the
@@ -34,6 +34,13 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
     },
 )
 def kaizen_e2e():
+    @task(retries=0)  # a wrong mapping or login does not mend itself
+    def check_source() -> None:
+        from kaizen.config import Settings
+        from kaizen.ingest.check import require_ready
+
+        require_ready(Settings.from_env())
+
     @task
     def ingest_events() -> dict:
         from kaizen.config import Settings
@@ -65,7 +72,9 @@ def kaizen_e2e():
 
         return deploy(Settings.from_env())
 
-    deploy(train_and_gate(refresh_features(ingest_events())))
+    extracted = ingest_events()
+    check_source() >> extracted
+    deploy(train_and_gate(refresh_features(extracted)))
 
 
 kaizen_e2e()

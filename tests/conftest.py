@@ -20,7 +20,7 @@ from psycopg2 import sql
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.db_urls import with_database
 from kaizen.stack.demo import DEMO_DATA
-from kaizen.stack.embedded import private_env
+from kaizen.stack.embedded import private_env, resolve
 
 ADMIN_URL = os.environ.get("KAIZEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KAIZEN = [sys.executable, "-m", "kaizen"]
@@ -42,16 +42,38 @@ def pg_admin_url() -> str:
 
 
 @pytest.fixture
-def fresh_db(pg_admin_url):
-    """A new, empty database; its URL. Dropped after the test."""
-    name = f"kaizen_test_{uuid.uuid4().hex[:10]}"
+def new_database(pg_admin_url):
+    """Make new, empty databases (``new_database()`` -> its admin URL); dropped after the test."""
+    names = []
+
+    def make(options: str = "") -> str:
+        """``options``: CREATE DATABASE's, e.g. "ENCODING 'SQL_ASCII' TEMPLATE template0"."""
+        name = f"kaizen_test_{uuid.uuid4().hex[:10]}"
+        conn = _admin()
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {} {}").format(sql.Identifier(name), sql.SQL(options)))
+        conn.close()
+        names.append(name)
+        return with_database(pg_admin_url, name)
+
+    yield make
     conn = _admin()
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield with_database(pg_admin_url, name)
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        for name in names:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     conn.close()
+
+
+@pytest.fixture
+def fresh_db(new_database) -> str:
+    """A new, empty database; its URL. Dropped after the test."""
+    return new_database()
+
+
+@pytest.fixture
+def kaizen_db(new_database) -> str:
+    """Kaizen's own database for the test (quarantine, bookkeeping), apart from the shop's."""
+    return new_database()
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +100,7 @@ def stack(stack_env) -> Settings:
     if result.returncode != 0:
         subprocess.run([*KAIZEN, "down"], env=stack_env, cwd=PROJECT_DIR)
         pytest.fail(f"kaizen up failed:\n{result.stdout}\n{result.stderr}")
-    yield Settings.from_env(stack_env)
+    yield resolve(Settings.from_env(stack_env)).settings  # with the URLs `kaizen up` derived
     subprocess.run([*KAIZEN, "down"], env=stack_env, cwd=PROJECT_DIR, check=True)
     shutil.rmtree(stack_env["KAIZEN_HOME"], ignore_errors=True)
 
@@ -88,7 +110,7 @@ def e2e_run(stack) -> str:
     """kaizen_e2e triggered once over Airflow's REST API on the demo shop; its run id."""
     from kaizen.stack.demo import DAG_ID, load_demo_shop, run_dag
 
-    load_demo_shop(stack.shop_db_url)
+    load_demo_shop(stack.demo_shop_db_url)
     return run_dag(stack, DAG_ID)
 
 

@@ -193,17 +193,36 @@ def test_the_model_servers_database_role_only_inserts_predictions(compose, e2e):
         compose,
         (
             "import os, psycopg2\n"
-            "conn = psycopg2.connect(os.environ['KAIZEN_PREDICTION_LOG_DB_URL'])\n"
-            "for query in ('SELECT count(*) FROM events', 'SELECT count(*) FROM products', "
-            "'SELECT count(*) FROM prediction_log', \"INSERT INTO events (session_id) VALUES ('x')\"):\n"
+            "url = os.environ['KAIZEN_PREDICTION_LOG_DB_URL']\n"
+            "conn = psycopg2.connect(url)\n"
+            "for query in ('SELECT count(*) FROM prediction_log', 'SELECT count(*) FROM ingest_quarantine', "
+            "'DELETE FROM prediction_log', 'DELETE FROM ingested_days'):\n"
             "    try:\n"
             "        with conn, conn.cursor() as cur: cur.execute(query)\n"
             "        print('allowed:', query)\n"
             "    except psycopg2.errors.InsufficientPrivilege:\n"
             "        print('refused')\n"
+            "try:\n"
+            "    psycopg2.connect(url.rsplit('/', 1)[0] + '/shop')\n"
+            "    print('allowed: the shop database')\n"
+            "except psycopg2.OperationalError:\n"
+            "    print('refused')\n"
         ),
     )
-    assert result.stdout.split() == ["refused"] * 4, result.stdout + result.stderr
+    assert result.stdout.split() == ["refused"] * 5, result.stdout + result.stderr
+
+
+def test_airflow_reads_the_shop_with_a_select_only_login(compose, e2e):
+    """What the workers ingest with: `kaizen shop check` finds the mapping fits and the login
+    can change nothing in the shop's database."""
+    result = subprocess.run(
+        [compose.engine, "exec", compose.container("airflow-worker"), "python", "-m", "kaizen", "shop", "check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the login can only read" in result.stdout
+    assert "shop_reader:***@postgres:5432/shop" in result.stdout
 
 
 def test_faults_postgres_and_model_server_restart(compose, e2e, settings, airflow):

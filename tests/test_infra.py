@@ -29,8 +29,9 @@ import yaml
 from psycopg2 import sql
 
 from kaizen.config import PROJECT_DIR, Settings
+from kaizen.database import migrate as migrate_kaizen
 from kaizen.db_urls import component_url, with_database
-from kaizen.shop.schema import migrate
+from kaizen.shop.schema import migrate as migrate_shop
 from kaizen.stack.embedded import resolve
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
@@ -47,6 +48,7 @@ SECRET_NAME = re.compile(r"(?i)(password|secret|fernet|token|jwt)")
 # The variables every Kaizen process reads, set alike by compose and Terraform (README table).
 SHARED_VARIABLES = (
     "KAIZEN_SHOP_DB_URL",
+    "KAIZEN_DB_URL",
     "KAIZEN_FEAST_DB_URL",
     "KAIZEN_LAKE_DIR",
     "KAIZEN_MODEL_NAME",
@@ -463,11 +465,15 @@ def test_mlflow_server_renders_the_auth_ini_and_command():
 
 def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path):
     """The script compose and the Kubernetes Job run: one database and role per component,
-    PUBLIC may not connect, and a second run changes nothing but the passwords. The model
-    server's role, once the shop's migrations granted it, may insert prediction rows and
-    cannot read the shop's tables."""
+    PUBLIC may not connect, and a second run changes nothing but the passwords. shop_reader
+    may read the shop's tables (those made later too) and change nothing; the model server's
+    role, once Kaizen's migrations granted it, may insert prediction rows and read nothing."""
     prefix = f"kzi{uuid.uuid4().hex[:6]}_"
     admin = urlsplit(pg_admin_url)
+    passwords = {
+        f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}"
+        for c in ("shop", "airflow", "mlflow", "feast", "shop_reader", "serving")
+    }
     env = {
         **os.environ,
         "PGHOST": admin.hostname or "127.0.0.1",
@@ -475,17 +481,19 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
         "PGUSER": admin.username or "postgres",
         "PGPASSWORD": admin.password or "",
         "KAIZEN_DATABASE_PREFIX": prefix,
-        **{
-            f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}"
-            for c in ("shop", "airflow", "mlflow", "feast", "serving")
-        },
+        "KAIZEN_DB_PASSWORD": f"kaizen-{uuid.uuid4().hex}",
+        **passwords,
     }
     env.pop("POSTGRES_USER", None)
-    databases = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "mlflow_auth")]
-    roles = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "serving")]
+    databases = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "kaizen", "mlflow_auth")]
+    roles = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "kaizen", "shop_reader", "serving")]
     script = INFRA / "postgres" / "init-databases.sh"
     conn = psycopg2.connect(pg_admin_url)
     conn.autocommit = True
+
+    def login(role: str, password: str, database: str):
+        return psycopg2.connect(with_database(component_url(pg_admin_url, role, password), database))
+
     try:
         for _ in range(2):  # idempotent
             result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=120)
@@ -505,26 +513,34 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
                 (f"{prefix}%",),
             )
             assert cur.fetchall() == []
-        shop_url = component_url(pg_admin_url, f"{prefix}shop", env["KAIZEN_SHOP_DB_PASSWORD"])
-        migrate(shop_url, f"{prefix}serving")
-        serving = psycopg2.connect(
-            with_database(
-                component_url(pg_admin_url, f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"]), f"{prefix}shop"
-            )
-        )
+        # The demo shop's tables, made by its owner after the script ran: the reader may read them.
+        migrate_shop(component_url(pg_admin_url, f"{prefix}shop", env["KAIZEN_SHOP_DB_PASSWORD"]))
+        reader = login(f"{prefix}shop_reader", env["KAIZEN_SHOP_READER_DB_PASSWORD"], f"{prefix}shop")
+        try:
+            with reader, reader.cursor() as cur:
+                cur.execute("SELECT count(*) FROM events")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege), reader, reader.cursor() as cur:
+                cur.execute("INSERT INTO events (session_id) VALUES ('s')")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege), reader, reader.cursor() as cur:
+                cur.execute("CREATE TABLE kaizen_was_here (x int)")
+        finally:
+            reader.close()
+        kaizen_url = component_url(pg_admin_url, f"{prefix}kaizen", env["KAIZEN_DB_PASSWORD"])
+        migrate_kaizen(kaizen_url, f"{prefix}serving")
+        serving = login(f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"], f"{prefix}kaizen")
         try:
             with serving, serving.cursor() as cur:
                 cur.execute(
                     "INSERT INTO prediction_log (requested_at, items, recommended, model_name, model_version, "
                     "latency_ms) VALUES (now(), '{a}', '{b}', 'm', '1', 1.0)"
                 )
-            for table in ("events", "products", "prediction_log", "ingest_quarantine"):
+            for table in ("prediction_log", "ingest_quarantine", "ingested_days"):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege), serving, serving.cursor() as cur:
                     cur.execute(sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.Identifier(table)))
-            with pytest.raises(psycopg2.errors.InsufficientPrivilege), serving, serving.cursor() as cur:
-                cur.execute("INSERT INTO events (session_id) VALUES ('s')")
         finally:
             serving.close()
+        with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+            login(f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"], f"{prefix}shop").close()
         missing = {**env, "KAIZEN_FEAST_DB_PASSWORD": ""}
         result = subprocess.run(["bash", str(script)], env=missing, capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and "KAIZEN_FEAST_DB_PASSWORD" in result.stderr
@@ -533,6 +549,7 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
             for database in databases:
                 cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
             for role in roles:
+                cur.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
                 cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
         conn.close()
 

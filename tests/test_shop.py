@@ -4,7 +4,7 @@ import psycopg2
 import pytest
 
 from conftest import OTTO, RETAILROCKET
-from kaizen import datasets
+from kaizen import database, datasets
 from kaizen.errors import ConfigError
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate
@@ -16,9 +16,12 @@ def count(url: str, query: str) -> int:
         return cur.fetchone()[0]
 
 
-def test_migrations_apply_once(fresh_db):
-    assert migrate(fresh_db) == ["0001_shop_schema.sql", "0002_ingest_quarantine.sql", "0003_prediction_log.sql"]
+def test_migrations_apply_once(fresh_db, kaizen_db):
+    assert migrate(fresh_db) == ["0001_shop_schema.sql"]
     assert migrate(fresh_db) == []
+    kaizen_tables = ["0001_ingest_quarantine.sql", "0002_prediction_log.sql", "0003_ingestion_bookkeeping.sql"]
+    assert database.migrate(kaizen_db) == kaizen_tables
+    assert database.migrate(kaizen_db) == []
 
 
 def test_retailrocket_week_loads_every_event(fresh_db):

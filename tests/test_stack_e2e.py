@@ -32,6 +32,27 @@ def test_status_reports_every_service_healthy(stack, stack_env, e2e_run):
         assert f"ok    {service}" in result.stdout
 
 
+def test_the_pipeline_read_the_shop_as_a_select_only_login(stack, stack_env, e2e_run):
+    """kaizen_e2e ingested through shop_reader: it can change nothing in the shop's database,
+    and Kaizen's own tables are in Kaizen's database, not the shop's."""
+    import psycopg2
+
+    assert "shop_reader:" in stack.shop_db_url
+    result = run_kaizen(stack_env, "shop", "check", "--days", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the login can only read" in result.stdout
+    with psycopg2.connect(stack.shop_db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        assert [t for (t,) in cur.fetchall()] == ["events", "products", "schema_migrations"]
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("INSERT INTO events (session_id) VALUES ('kaizen-must-not-write')")
+    conn.close()
+    with psycopg2.connect(stack.kaizen_db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ingest_runs WHERE finished_at IS NOT NULL")
+        assert cur.fetchone()[0] >= 1
+    conn.close()
+
+
 def test_recommend_command(stack_env, e2e_run):
     result = run_kaizen(stack_env, "recommend", "--items", "461686,257040", "--k", "5")
     assert result.returncode == 0, result.stderr
@@ -163,7 +184,7 @@ def test_every_prediction_is_logged_for_monitoring(stack, e2e_run):
     answer = client.recommend(["461686", "257040"], k=5, session_id="monitored-session")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        with psycopg2.connect(stack.shop_db_url) as conn, conn.cursor() as cur:
+        with psycopg2.connect(stack.kaizen_db_url) as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT items, recommended, model_version FROM prediction_log WHERE session_id = %s",
                 ("monitored-session",),

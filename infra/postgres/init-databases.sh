@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One database and one least-privilege role per component, as `kaizen up` provisions them
-# (kaizen.stack.postgres.provision): shop, airflow, mlflow (plus mlflow_auth, MLflow's
-# basic-auth user store, owned by the same role) and feast. Each role owns its database and
-# the database's public schema; PUBLIC may neither connect to nor create temporary tables in it.
+# (kaizen.stack.postgres.provision): shop (the demo shop), airflow, mlflow (plus mlflow_auth,
+# MLflow's basic-auth user store, owned by the same role), feast and kaizen (what Kaizen itself
+# writes). Each role owns its database and the database's public schema; PUBLIC may neither
+# connect to nor create temporary tables in it. Two logins own nothing: shop_reader (Kaizen's
+# login to the shop: SELECT on its tables) and serving (the model server: inserts prediction rows).
 #
 # Idempotent, so it serves twice:
 #   - docker compose: mounted into /docker-entrypoint-initdb.d/ (runs once, on an empty volume);
@@ -10,8 +12,9 @@
 #     against the in-cluster server or an external one, with PGHOST/PGPORT/PGUSER/PGPASSWORD.
 # Re-running resets each role's password to the given one and leaves data alone.
 #
-# Passwords come from KAIZEN_{SHOP,AIRFLOW,MLFLOW,FEAST}_DB_PASSWORD and reach psql through
-# \getenv (PostgreSQL 15+ client), never through its command line.
+# Passwords come from KAIZEN_{SHOP,AIRFLOW,MLFLOW,FEAST,SHOP_READER,SERVING}_DB_PASSWORD and
+# KAIZEN_DB_PASSWORD (kaizen's) and reach psql through \getenv (PostgreSQL 15+ client), never
+# through its command line.
 set -euo pipefail
 
 admin="${POSTGRES_USER:-${PGUSER:-postgres}}"
@@ -48,20 +51,35 @@ for component in shop airflow mlflow feast; do
   upper="$(echo "$component" | tr '[:lower:]' '[:upper:]')"
   provision "${prefix}${component}" "${prefix}${component}" "KAIZEN_${upper}_DB_PASSWORD"
 done
+provision "${prefix}kaizen" "${prefix}kaizen" KAIZEN_DB_PASSWORD
 # MLflow's basic-auth users and permissions: a database of its own, owned by the mlflow role.
 provision "${prefix}mlflow" "${prefix}mlflow_auth" "KAIZEN_MLFLOW_DB_PASSWORD"
 
-# The model server's login: it may connect to the shop database and, once the shop's migrations
-# have run (kaizen.shop.schema.migrate grants it), insert prediction rows; nothing else.
-if [ -z "${KAIZEN_SERVING_DB_PASSWORD:-}" ]; then
-  echo "init-databases: KAIZEN_SERVING_DB_PASSWORD is empty; refusing to create role ${prefix}serving" >&2
-  exit 1
-fi
-psql_admin --dbname postgres -v role="${prefix}serving" -v database="${prefix}shop" <<'SQL'
-\getenv password KAIZEN_SERVING_DB_PASSWORD
+login() {  # login ROLE DATABASE PASSWORD_VARIABLE: may connect to DATABASE, nothing more
+  local role="$1" database="$2" password_var="$3"
+  if [ -z "${!password_var:-}" ]; then
+    echo "init-databases: $password_var is empty; refusing to create role $role without a password" >&2
+    exit 1
+  fi
+  psql_admin --dbname postgres -v role="$role" -v database="$database" -v password_var="$password_var" <<'SQL'
+\getenv password :password_var
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'role') \gexec
 SQL
-echo "init-databases: role ${prefix}serving may connect to ${prefix}shop"
+}
+
+# Kaizen reads the shop as shop_reader: SELECT on every table the shop's role has or will create.
+login "${prefix}shop_reader" "${prefix}shop" KAIZEN_SHOP_READER_DB_PASSWORD
+psql_admin --dbname "${prefix}shop" -v owner="${prefix}shop" -v reader="${prefix}shop_reader" <<'SQL'
+SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'reader') \gexec
+SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA public TO %I', :'reader') \gexec
+SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public GRANT SELECT ON TABLES TO %I', :'owner', :'reader') \gexec
+SQL
+echo "init-databases: role ${prefix}shop_reader may read ${prefix}shop"
+
+# The model server's login: it may connect to Kaizen's database and, once Kaizen's migrations
+# have run (`kaizen db migrate` grants it), insert prediction rows; nothing else.
+login "${prefix}serving" "${prefix}kaizen" KAIZEN_SERVING_DB_PASSWORD
+echo "init-databases: role ${prefix}serving may connect to ${prefix}kaizen"

@@ -76,7 +76,7 @@ resource "helm_release" "airflow" {
 
     # Settings of every Airflow container: kaizen.config.Settings, the shared lake.
     env = [for name, value in local.kaizen_env : { name = name, value = value }]
-    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD"] : {
+    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD"] : {
       envName    = key
       secretName = kubernetes_secret_v1.kaizen_env.metadata[0].name
       secretKey  = key

@@ -21,10 +21,13 @@ resource "kubernetes_secret_v1" "db_passwords" {
     labels    = local.labels
   }
   data = {
-    KAIZEN_SHOP_DB_PASSWORD    = var.db_passwords.shop
-    KAIZEN_AIRFLOW_DB_PASSWORD = var.db_passwords.airflow
-    KAIZEN_MLFLOW_DB_PASSWORD  = var.db_passwords.mlflow
-    KAIZEN_FEAST_DB_PASSWORD   = var.db_passwords.feast
+    KAIZEN_SHOP_DB_PASSWORD        = var.db_passwords.shop
+    KAIZEN_AIRFLOW_DB_PASSWORD     = var.db_passwords.airflow
+    KAIZEN_MLFLOW_DB_PASSWORD      = var.db_passwords.mlflow
+    KAIZEN_FEAST_DB_PASSWORD       = var.db_passwords.feast
+    KAIZEN_DB_PASSWORD             = var.db_passwords.kaizen
+    KAIZEN_SHOP_READER_DB_PASSWORD = var.db_passwords.shop_reader
+    KAIZEN_SERVING_DB_PASSWORD     = var.db_passwords.serving
   }
 }
 
@@ -35,11 +38,15 @@ resource "kubernetes_secret_v1" "kaizen_env" {
     namespace = kubernetes_namespace_v1.kaizen.metadata[0].name
     labels    = local.labels
   }
+  # Kaizen reads the shop as shop_reader (SELECT only) and writes only to its own database;
+  # the model server's login may insert prediction rows there and nothing else.
   data = {
-    KAIZEN_SHOP_DB_URL       = "postgresql://shop:${var.db_passwords.shop}@${local.db_host}:${local.db_port}/shop?sslmode=${local.db_sslmode}"
-    KAIZEN_FEAST_DB_URL      = "postgresql://feast:${var.db_passwords.feast}@${local.db_host}:${local.db_port}/feast?sslmode=${local.db_sslmode}"
-    MLFLOW_TRACKING_USERNAME = var.mlflow_admin.username
-    MLFLOW_TRACKING_PASSWORD = var.mlflow_admin.password
+    KAIZEN_SHOP_DB_URL           = "postgresql://shop_reader:${var.db_passwords.shop_reader}@${local.db_host}:${local.db_port}/shop?sslmode=${local.db_sslmode}"
+    KAIZEN_DB_URL                = "postgresql://kaizen:${var.db_passwords.kaizen}@${local.db_host}:${local.db_port}/kaizen?sslmode=${local.db_sslmode}"
+    KAIZEN_FEAST_DB_URL          = "postgresql://feast:${var.db_passwords.feast}@${local.db_host}:${local.db_port}/feast?sslmode=${local.db_sslmode}"
+    KAIZEN_PREDICTION_LOG_DB_URL = "postgresql://serving:${var.db_passwords.serving}@${local.db_host}:${local.db_port}/kaizen?sslmode=${local.db_sslmode}"
+    MLFLOW_TRACKING_USERNAME     = var.mlflow_admin.username
+    MLFLOW_TRACKING_PASSWORD     = var.mlflow_admin.password
   }
 }
 

@@ -69,6 +69,10 @@ resource "kubernetes_manifest" "model_server" {
                   name      = "MLFLOW_TRACKING_PASSWORD"
                   valueFrom = { secretKeyRef = { name = kubernetes_secret_v1.kaizen_env.metadata[0].name, key = "MLFLOW_TRACKING_PASSWORD" } }
                 },
+                {
+                  name      = "KAIZEN_PREDICTION_LOG_DB_URL"
+                  valueFrom = { secretKeyRef = { name = kubernetes_secret_v1.kaizen_env.metadata[0].name, key = "KAIZEN_PREDICTION_LOG_DB_URL" } }
+                },
                 { name = "KAIZEN_MODEL_NAME", value = var.model_name },
                 { name = "KAIZEN_SERVING_POLL_S", value = "5" },
               ]

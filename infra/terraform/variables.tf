@@ -104,12 +104,15 @@ variable "postgres_admin_password" {
 
 variable "db_passwords" {
   type = object({
-    shop    = string
-    airflow = string
-    mlflow  = string
-    feast   = string
+    shop        = string
+    airflow     = string
+    mlflow      = string
+    feast       = string
+    kaizen      = string
+    shop_reader = string
+    serving     = string
   })
-  description = "Password of each component's least-privilege role (infra/postgres/init-databases.sh). Hex strings: they are embedded in connection URLs."
+  description = "Password of each least-privilege role (infra/postgres/init-databases.sh): the component databases' owners, shop_reader (Kaizen's SELECT-only login to the shop) and serving (inserts prediction rows). Hex strings: they are embedded in connection URLs."
   sensitive   = true
 
   validation {

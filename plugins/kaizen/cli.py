@@ -184,17 +184,39 @@ def _parse_param(text: str) -> tuple[str, object]:
 
 @main.group()
 def shop() -> None:
-    """The shop's operational database."""
+    """The shop's database: check what Kaizen would read; load or generate a demo shop."""
+
+
+@shop.command("check")
+@click.option("--days", default=7, show_default=True, help="How many of the newest days to show.")
+def shop_check(days: int) -> None:
+    """Check the mapping and the login against the shop's database; show what a run would read."""
+    from kaizen.ingest.check import check_shop
+
+    result = check_shop(_settings(), days)
+    click.echo(result.render())
+    if not result.ok:
+        sys.exit(1)
+
+
+def _demo_shop_url() -> str:
+    """The demo shop's owner login: set, or the embedded stack's (derived from its secrets)."""
+    settings = _settings()
+    if settings.demo_shop_db_url:
+        return settings.demo_shop_db_url
+    from kaizen.stack import embedded
+
+    return embedded.resolve(settings).settings.demo_shop_db_url
 
 
 @shop.command("load")
 @click.option("--format", "fmt", required=True, type=click.Choice(["retailrocket", "sessionrec", "diginetica", "otto"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def shop_load(fmt: str, path: Path) -> None:
-    """Append a public event log's events to the shop database."""
+    """Append a public event log's events to the demo shop's database."""
     from kaizen.shop.loaders import load
 
-    click.echo(json.dumps(load(_settings().shop_db_url, fmt, path)))
+    click.echo(json.dumps(load(_demo_shop_url(), fmt, path)))
 
 
 @shop.command("generate")
@@ -206,7 +228,7 @@ def shop_load(fmt: str, path: Path) -> None:
     "--drift-day", type=int, default=None, help="From this day on, popularity shifts and a new category arrives."
 )
 def shop_generate(events: int, seed: int, days: int, start: str, drift_day: int | None) -> None:
-    """Stream a synthetic shop with realistic structure into the shop database."""
+    """Stream a synthetic shop with realistic structure into the demo shop's database."""
     from datetime import datetime
 
     from kaizen.shop.generator import ShopSpec
@@ -226,8 +248,25 @@ def shop_generate(events: int, seed: int, days: int, start: str, drift_day: int 
             bar.update(total - done[0])
             done[0] = total
 
-        result = load_generated(_settings().shop_db_url, spec, progress)
+        result = load_generated(_demo_shop_url(), spec, progress)
     click.echo(json.dumps(result))
+
+
+@main.group()
+def db() -> None:
+    """Kaizen's own database (quarantine, prediction log, ingestion bookkeeping)."""
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Create or update Kaizen's tables; lets the model server's role insert prediction rows."""
+    from kaizen import database
+
+    settings = _settings()
+    if not settings.kaizen_db_url:
+        raise click.ClickException("set KAIZEN_DB_URL (Kaizen's own database)")
+    applied = database.migrate(settings.kaizen_db_url, settings.serving_db_role)
+    click.echo(f"applied {', '.join(applied)}" if applied else "up to date")
 
 
 if __name__ == "__main__":

@@ -47,14 +47,29 @@ class Settings:
         "KAIZEN_DATABASE_PREFIX", "", "Prefix for the per-component databases and roles (to share one server)."
     )
     postgres_port: int = _setting("KAIZEN_POSTGRES_PORT", 0, "Port of the private cluster; 0 picks a free one once.")
-    shop_db_url: str = _setting("KAIZEN_SHOP_DB_URL", "", "The shop's operational database (the source).")
+    shop_db_url: str = _setting(
+        "KAIZEN_SHOP_DB_URL", "", "Kaizen's login to the shop's database (the source): SELECT is all it needs."
+    )
+    shop_mapping: Path = _setting(
+        "KAIZEN_SHOP_MAPPING",
+        Path(""),
+        "YAML file: how the shop's tables map to Kaizen's events and catalogue; empty is the demo shop's.",
+    )
+    demo_shop_db_url: str = _setting(
+        "KAIZEN_DEMO_SHOP_DB_URL",
+        "",
+        "The demo shop's own login (owns its tables): `kaizen shop load` and `generate` write there; never Airflow's.",
+    )
+    kaizen_db_url: str = _setting(
+        "KAIZEN_DB_URL", "", "Kaizen's own database: quarantine, prediction log, ingestion bookkeeping."
+    )
     airflow_db_url: str = _setting("KAIZEN_AIRFLOW_DB_URL", "", "Airflow's metadata database.")
     mlflow_db_url: str = _setting("KAIZEN_MLFLOW_DB_URL", "", "MLflow's backend store.")
     feast_db_url: str = _setting("KAIZEN_FEAST_DB_URL", "", "Feast's SQL registry and PostgreSQL online store.")
     prediction_log_db_url: str = _setting(
         "KAIZEN_PREDICTION_LOG_DB_URL",
         "",
-        "The model server's login for its prediction log: may insert prediction rows, nothing else. Empty: no log.",
+        "The model server's login to Kaizen's database: may insert prediction rows, nothing else. Empty: no log.",
     )
 
     feast_online_store: str = _setting(
@@ -101,7 +116,18 @@ class Settings:
         "KAIZEN_INGEST_MAX_BAD_RATE", 0.05, "An ingestion run fails when more than this share of rows is quarantined."
     )
     max_session_events: int = _setting(
-        "KAIZEN_MAX_SESSION_EVENTS", 1000, "A session with more events in one extraction is quarantined as a bot."
+        "KAIZEN_MAX_SESSION_EVENTS", 1000, "A session with more events in one extraction chunk is quarantined as a bot."
+    )
+    ingest_chunk_events: int = _setting(
+        "KAIZEN_INGEST_CHUNK_EVENTS",
+        250_000,
+        "Ingestion extracts and validates whole days, about this many events at a time: memory stays flat.",
+    )
+    ingest_reconcile_days: int = _setting(
+        "KAIZEN_INGEST_RECONCILE_DAYS",
+        30,
+        "Days before a run's window whose source count is checked against what was ingested; changed ones are "
+        "ingested again (events later than the lateness margin).",
     )
     model_name: str = _setting("KAIZEN_MODEL_NAME", "kaizen-recommender", "Registered model name in MLflow.")
     experiment: str = _setting("KAIZEN_EXPERIMENT", "kaizen-recommender", "MLflow experiment of training runs.")
@@ -188,6 +214,11 @@ class Settings:
     def serving_db_role(self) -> str:
         """The model server's database role, as the stacks provision it: insert-only on the prediction log."""
         return f"{self.database_prefix}serving"
+
+    @property
+    def shop_reader_role(self) -> str:
+        """Kaizen's login to the demo shop, as the stacks provision it: SELECT on its tables, nothing else."""
+        return f"{self.database_prefix}shop_reader"
 
     def as_env(self) -> dict[str, str]:
         """The settings as environment variables, for child processes and stack.env."""

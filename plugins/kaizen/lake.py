@@ -41,32 +41,52 @@ def read_events(lake_dir: Path, columns: list[str] | None = None, newest_days: i
     return dataset.to_table(columns=columns, filter=where).to_pandas()
 
 
-def replace_days(table: pa.Table, lake_dir: Path, days: list[date], dates: pa.Array) -> None:
-    """Make ``days``' partitions hold exactly ``table``'s rows (``dates`` gives each row's day).
+class DaysWriter:
+    """Rewrites whole days: rows are written to a staging directory chunk by chunk, and the
+    days are swapped in together at the end, so a reader sees a day's old or new files,
+    never half of them, and memory holds one chunk at a time."""
 
-    Written to a staging directory first, then swapped in day by day, so a reader sees a
-    day's old or new file, never half of one.
-    """
-    root = events_dir(lake_dir)
-    staging = root / f"_staging-{uuid.uuid4().hex}"
-    table = table.append_column("date", dates)
-    if table.num_rows:
+    def __init__(self, lake_dir: Path, days: list[date]):
+        self.root = events_dir(lake_dir)
+        self.days = days
+        self.staging = self.root / f"_staging-{uuid.uuid4().hex}"
+        self.chunks = 0
+
+    def write(self, table: pa.Table, dates: pa.Array) -> None:
+        """Stage ``table``'s rows; ``dates`` gives each row's day (YYYY-MM-DD), one of ``days``."""
+        if not table.num_rows:
+            return
         ds.write_dataset(
-            table,
-            staging,
+            table.append_column("date", dates),
+            self.staging,
             format="parquet",
             partitioning=PARTITIONING,
-            basename_template="part-{i}.parquet",
+            basename_template=f"part-{self.chunks}-{{i}}.parquet",
+            existing_data_behavior="overwrite_or_ignore",
         )
-    for day in days:
-        final, new = root / f"date={day.isoformat()}", staging / f"date={day.isoformat()}"
-        old = root / f"_old-{uuid.uuid4().hex}"
-        if final.exists():
-            final.rename(old)
-        if new.exists():
-            new.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
+        self.chunks += 1
+
+    def commit(self) -> None:
+        """Swap every day in: each holds exactly the staged rows (none: the day is emptied)."""
+        for day in self.days:
+            final, new = self.root / f"date={day.isoformat()}", self.staging / f"date={day.isoformat()}"
+            old = self.root / f"_old-{uuid.uuid4().hex}"
+            if final.exists():
+                final.rename(old)
+            if new.exists():
+                new.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def replace_days(table: pa.Table, lake_dir: Path, days: list[date], dates: pa.Array) -> None:
+    """Make ``days``' partitions hold exactly ``table``'s rows (``dates`` gives each row's day)."""
+    writer = DaysWriter(lake_dir, days)
+    writer.write(table, dates)
+    writer.commit()
 
 
 def write_catalog(catalog: pd.DataFrame, lake_dir: Path, day: date) -> Path:

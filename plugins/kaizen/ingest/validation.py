@@ -15,10 +15,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
-EVENT_TYPES = ("view", "addtocart", "transaction")
+from kaizen.ingest.mapping import EVENT_TYPES
+
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 FUTURE_SKEW = pd.Timedelta(minutes=5)  # clocks of the shop's servers may run a little ahead
+# Control characters (newline, tab, NUL, ...) and U+FFFD, which stands for bytes that were not
+# UTF-8 (see decode_text). Ids are held to ID_PATTERN, which excludes them too.
+MALFORMED_TEXT = "[\x00-\x1f\x7f\ufffd]"
 
 # In priority order: a row is quarantined under the first rule it breaks.
 RULES = (
@@ -26,6 +32,7 @@ RULES = (
     "null_item_id",
     "null_event_type",
     "null_occurred_at",
+    "malformed_text",
     "malformed_session_id",
     "malformed_item_id",
     "unknown_event_type",
@@ -47,7 +54,7 @@ DUPLICATE_KEY = ["session_id", "visitor_id", "item_id", "event_type", "occurred_
 class Rules:
     """The data-dependent bounds of the checks."""
 
-    known_items: frozenset[str]
+    known_items: pa_arrow.Array  # of strings: the catalogue's items
     now: pd.Timestamp
     shop_opened: pd.Timestamp
     max_session_events: int
@@ -64,6 +71,33 @@ class Validated:
 
 def _valid_id(series: pd.Series) -> pd.Series:
     return series.str.match(ID_PATTERN)
+
+
+def _is_in(series: pd.Series, values: pa_arrow.Array) -> pd.Series:
+    """``series.isin(values)`` in Arrow's kernel, without turning ``values`` into Python objects."""
+    found = pc.is_in(pa_arrow.array(series.array), value_set=values).to_numpy(zero_copy_only=False)
+    return pd.Series(found, index=series.index)
+
+
+def _clean_text(series: pd.Series) -> pd.Series:
+    return ~series.str.contains(MALFORMED_TEXT, regex=True)
+
+
+def decode_text(table: pa_arrow.Table) -> pa_arrow.Table:
+    """``table`` with every string column valid UTF-8: invalid bytes become U+FFFD, which
+    ``malformed_text`` quarantines. Only a column that fails the check is decoded value by
+    value; valid columns (the usual case) pass untouched."""
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if not pa_arrow.types.is_string(column.type):
+            continue
+        try:
+            column.validate(full=True)
+        except pa_arrow.ArrowInvalid:
+            raw = column.cast(pa_arrow.binary()).to_pylist()
+            fixed = [None if v is None else v.decode("utf-8", "replace") for v in raw]
+            table = table.set_column(i, name, pa_arrow.array(fixed, pa_arrow.string()))
+    return table
 
 
 def event_schema(rules: Rules) -> pa.DataFrameSchema:
@@ -83,15 +117,21 @@ def event_schema(rules: Rules) -> pa.DataFrameSchema:
         {
             "event_id": pa.Column("int64"),
             "session_id": pa.Column(STRING, checks=[check(_valid_id, "malformed_session_id")]),
-            "visitor_id": pa.Column(STRING, nullable=True),
+            "visitor_id": pa.Column(STRING, nullable=True, checks=[check(_clean_text, "malformed_text")]),
             "item_id": pa.Column(
                 STRING,
                 checks=[
                     check(_valid_id, "malformed_item_id"),
-                    check(lambda s: s.isin(rules.known_items), "unknown_item"),
+                    check(lambda s: _is_in(s, rules.known_items), "unknown_item"),
                 ],
             ),
-            "event_type": pa.Column(STRING, checks=[check(lambda s: s.isin(EVENT_TYPES), "unknown_event_type")]),
+            "event_type": pa.Column(
+                STRING,
+                checks=[
+                    check(_clean_text, "malformed_text"),
+                    check(lambda s: s.isin(EVENT_TYPES), "unknown_event_type"),
+                ],
+            ),
             "occurred_at": pa.Column(
                 TIMESTAMP,
                 checks=[

@@ -21,15 +21,16 @@ DEMO_DATA = PROJECT_DIR / "data" / "retailrocket-week" / "events.tsv"
 DAG_ID = "kaizen_e2e"
 
 
-def load_demo_shop(shop_db_url: str) -> int:
-    """Load the RetailRocket week unless the shop already has events; returns the shop's event count."""
-    migrate(shop_db_url)
-    with psycopg2.connect(shop_db_url) as conn, conn.cursor() as cur:
+def load_demo_shop(demo_shop_db_url: str) -> int:
+    """Load the RetailRocket week into the demo shop (its owner's login) unless it already
+    has events; returns the shop's event count."""
+    migrate(demo_shop_db_url)
+    with psycopg2.connect(demo_shop_db_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM events")
         (count,) = cur.fetchone()
     conn.close()
     if count == 0:
-        count = loaders.load(shop_db_url, "retailrocket", DEMO_DATA)["events"]
+        count = loaders.load(demo_shop_db_url, "retailrocket", DEMO_DATA)["events"]
     return count
 
 
@@ -46,7 +47,7 @@ def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
     say("starting the embedded stack (PostgreSQL, MLflow, Airflow, model server) ...")
     stack = embedded.up(settings)
     settings = stack.settings
-    events = load_demo_shop(settings.shop_db_url)
+    events = load_demo_shop(settings.demo_shop_db_url)
     say(f"demo shop: {events} events (RetailRocket, one week)")
     run_dag(settings, DAG_ID, say=say)
     session = smoke_sessions(settings, count=1)[0]

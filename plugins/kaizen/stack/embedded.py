@@ -1,7 +1,7 @@
 """``kaizen up | down | status``: the embedded stack's life cycle.
 
 ``up`` is idempotent: on a running stack it starts whatever is stopped and waits for
-health again. Start order: PostgreSQL, provisioning, the shop's migrations; then MLflow,
+health again. Start order: PostgreSQL, provisioning, migrations (demo shop, Kaizen's database); then MLflow,
 the feature server and the model server while ``airflow db migrate`` runs; then the
 Airflow components.
 """
@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kaizen import database
 from kaizen.config import STACK_ENV_FILE, Settings, write_env_file
 from kaizen.db_urls import component_url, with_database
 from kaizen.shop.schema import migrate as migrate_shop
@@ -77,20 +78,20 @@ def resolve(settings: Settings) -> Stack:
         )
         for component in postgres.COMPONENTS
     }
+
+    def login(role: str, secret: str, database: str) -> str:
+        return with_database(component_url(admin_url, role, generated[secret]), f"{settings.database_prefix}{database}")
+
     settings = dataclasses.replace(
         settings,
-        shop_db_url=settings.shop_db_url or urls["shop"],
+        demo_shop_db_url=settings.demo_shop_db_url or urls["shop"],
+        shop_db_url=settings.shop_db_url or login(settings.shop_reader_role, "KAIZEN_SHOP_READER_DB_PASSWORD", "shop"),
         airflow_db_url=settings.airflow_db_url or urls["airflow"],
         mlflow_db_url=settings.mlflow_db_url or urls["mlflow"],
         feast_db_url=settings.feast_db_url or urls["feast"],
-    )
-    settings = dataclasses.replace(
-        settings,
+        kaizen_db_url=settings.kaizen_db_url or urls["kaizen"],
         prediction_log_db_url=settings.prediction_log_db_url
-        or with_database(
-            component_url(admin_url, settings.serving_db_role, generated["KAIZEN_SERVING_DB_PASSWORD"]),
-            f"{settings.database_prefix}shop",
-        ),
+        or login(settings.serving_db_role, "KAIZEN_SERVING_DB_PASSWORD", "kaizen"),
     )
     airflow_env = airflow.airflow_env(settings, generated)
     env = {**os.environ, **settings.as_env(), **airflow_env}
@@ -124,14 +125,20 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
         stack.settings.database_prefix,
         {c: secrets.db_password(stack.secrets, c) for c in postgres.COMPONENTS},
     )
-    postgres.provision_writer(
-        stack.admin_url,
-        stack.settings.serving_db_role,
-        stack.secrets["KAIZEN_SERVING_DB_PASSWORD"],
-        f"{stack.settings.database_prefix}shop",
+    prefix = stack.settings.database_prefix
+    postgres.provision_login(
+        stack.admin_url, stack.settings.serving_db_role, stack.secrets["KAIZEN_SERVING_DB_PASSWORD"], f"{prefix}kaizen"
     )
-    log.info("migrating the shop's schema and Airflow's metadata database")
-    migrate_shop(stack.settings.shop_db_url, stack.settings.serving_db_role)
+    postgres.provision_login(
+        stack.admin_url,
+        stack.settings.shop_reader_role,
+        stack.secrets["KAIZEN_SHOP_READER_DB_PASSWORD"],
+        f"{prefix}shop",
+    )
+    postgres.grant_read(stack.admin_url, f"{prefix}shop", f"{prefix}shop", stack.settings.shop_reader_role)
+    log.info("migrating the demo shop's schema, Kaizen's database and Airflow's metadata database")
+    migrate_shop(stack.settings.demo_shop_db_url)
+    database.migrate(stack.settings.kaizen_db_url, stack.settings.serving_db_role)
     from kaizen.features.repo_config import write_config  # imports Feast: only here, not for status
 
     write_config(stack.settings)  # feast serve reads it at start
@@ -149,10 +156,12 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
 
 
 def _remember(settings: Settings) -> None:
-    """Write what ``up`` generated so later commands (CLI, tests) find the same stack."""
+    """Write what ``up`` generated so later commands (CLI, tests) find the same stack. Not the
+    demo shop's owner login: Airflow's tasks read this file too (``kaizen shop load`` derives it)."""
     keep = (
         "KAIZEN_POSTGRES_PORT",
         "KAIZEN_SHOP_DB_URL",
+        "KAIZEN_DB_URL",
         "KAIZEN_AIRFLOW_DB_URL",
         "KAIZEN_MLFLOW_DB_URL",
         "KAIZEN_FEAST_DB_URL",

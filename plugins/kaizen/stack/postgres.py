@@ -25,7 +25,9 @@ from psycopg2 import sql
 from kaizen.db_urls import component_url, redact, with_database
 from kaizen.errors import StackError
 
-COMPONENTS = ("shop", "airflow", "mlflow", "feast")
+# One database and owning role each. ``shop`` is the demo shop's (a real shop's database is
+# the company's); ``kaizen`` holds what Kaizen itself writes.
+COMPONENTS = ("shop", "airflow", "mlflow", "feast", "kaizen")
 
 
 class PostgresError(StackError):
@@ -200,9 +202,9 @@ def provision(admin_url: str, prefix: str, passwords: dict[str, str]) -> dict[st
     return urls
 
 
-def provision_writer(admin_url: str, name: str, password: str, database: str) -> str:
+def provision_login(admin_url: str, name: str, password: str, database: str) -> str:
     """Create (or update) a login role that may connect to ``database`` and nothing more;
-    its table grants come from the database's owner (``kaizen.shop.schema.migrate``). Its URL."""
+    its table grants come separately (:func:`grant_read`, ``kaizen.database.migrate``). Its URL."""
     conn = psycopg2.connect(admin_url)
     conn.autocommit = True
     try:
@@ -215,3 +217,21 @@ def provision_writer(admin_url: str, name: str, password: str, database: str) ->
     finally:
         conn.close()
     return with_database(component_url(admin_url, name, password), database)
+
+
+def grant_read(admin_url: str, database: str, owner: str, reader: str) -> None:
+    """Let ``reader`` SELECT every table ``owner`` has or will create in ``database``'s public
+    schema, and nothing else: Kaizen's login to the (demo) shop."""
+    conn = psycopg2.connect(with_database(admin_url, database))
+    try:
+        with conn, conn.cursor() as cur:
+            names = {"owner": sql.Identifier(owner), "reader": sql.Identifier(reader)}
+            cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {reader}").format(**names))
+            cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}").format(**names))
+            cur.execute(
+                sql.SQL(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT ON TABLES TO {reader}"
+                ).format(**names)
+            )
+    finally:
+        conn.close()

@@ -15,6 +15,8 @@ NAMES = (
     "KAIZEN_AIRFLOW_DB_PASSWORD",
     "KAIZEN_MLFLOW_DB_PASSWORD",
     "KAIZEN_FEAST_DB_PASSWORD",
+    "KAIZEN_DB_PASSWORD",
+    "KAIZEN_SHOP_READER_DB_PASSWORD",
     "KAIZEN_SERVING_DB_PASSWORD",
     "AIRFLOW__API_AUTH__JWT_SECRET",
     "AIRFLOW__API__SECRET_KEY",
@@ -41,4 +43,5 @@ def load_or_create(home: Path) -> dict[str, str]:
 
 
 def db_password(values: dict[str, str], component: str) -> str:
-    return values[f"KAIZEN_{component.upper()}_DB_PASSWORD"]
+    """The password of a component's database role (``kaizen``'s is KAIZEN_DB_PASSWORD)."""
+    return values["KAIZEN_DB_PASSWORD" if component == "kaizen" else f"KAIZEN_{component.upper()}_DB_PASSWORD"]

@@ -41,6 +41,8 @@ class Service:
 _NOT_FOR_SERVING = (
     "KAIZEN_DATABASE_URL",
     "KAIZEN_SHOP_DB_URL",
+    "KAIZEN_DEMO_SHOP_DB_URL",
+    "KAIZEN_DB_URL",
     "KAIZEN_AIRFLOW_DB_URL",
     "KAIZEN_MLFLOW_DB_URL",
     "KAIZEN_FEAST_DB_URL",
@@ -56,7 +58,8 @@ def services(
     bin_dir = Path(sys.executable).parent
     airflow_health = _airflow_health(settings)
     kaizen_env = settings.as_env()
-    airflow_program_env = {**kaizen_env, **airflow_env}
+    # The demo shop's owner login is the CLI's alone: Airflow reads the shop as shop_reader.
+    airflow_program_env = {k: v for k, v in {**kaizen_env, **airflow_env}.items() if k != "KAIZEN_DEMO_SHOP_DB_URL"}
     serving_env = {k: v for k, v in kaizen_env.items() if k not in _NOT_FOR_SERVING}
     postgres_program = (
         Program("postgres", cluster.server_command(), user=cluster.os_user, stopsignal="INT", priority=10)

@@ -1,5 +1,5 @@
 -- Rows ingestion refused, with the rule they broke and the run that refused them.
--- Kept beside the source rows so operators can fix them there and re-run the day.
+-- In Kaizen's database: operators fix the rows in the shop, then re-run the day.
 CREATE TABLE ingest_quarantine (
     event_id        bigint,
     session_id      text,

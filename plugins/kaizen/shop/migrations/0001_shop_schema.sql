@@ -1,4 +1,4 @@
--- The shop's operational tables, as the web shop writes them. Deliberately permissive
+-- The demo shop's operational tables, as its web shop writes them. Deliberately permissive
 -- (no CHECK on event types, nullable keys): ingestion validates and quarantines bad rows
 -- instead of the source rejecting them.
 CREATE TABLE products (
