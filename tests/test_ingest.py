@@ -219,7 +219,11 @@ def test_text_with_control_characters_or_bytes_that_are_not_utf8_is_quarantined_
     assert bad.loc["tab\tbed", "rule"] == "malformed_session_id"
 
 
-def test_a_nul_character_is_malformed_text():
+def test_a_nul_character_is_malformed_text_and_kept_in_quarantine(kaizen_db):
+    """PostgreSQL's text cannot hold NUL, so no shop table yields one; a mapped query over
+    bytes could. Validation quarantines it, and the quarantine stores it as U+FFFD."""
+    from kaizen import database
+    from kaizen.ingest import quarantine as quarantine_table
     from kaizen.ingest.validation import STRING, TIMESTAMP, Rules, validate
 
     events = pd.DataFrame(
@@ -235,6 +239,11 @@ def test_a_nul_character_is_malformed_text():
     rules = Rules(pa.array(["a"]), pd.Timestamp(NOW), pd.Timestamp(at(DAY1, 0)), 10)
     checked = validate(events, rules)
     assert checked.quarantined["rule"].tolist() == ["malformed_text"]
+    database.migrate(kaizen_db)
+    with psycopg2.connect(kaizen_db) as conn, conn.cursor() as cur:
+        quarantine_table.replace(cur, [DAY1], checked.quarantined.assign(partition_date=DAY1), "run-nul")
+    conn.close()
+    assert quarantine(kaizen_db)[["visitor_id", "rule"]].values.tolist() == [["v\ufffd2", "malformed_text"]]
 
 
 def test_events_later_than_the_margin_are_counted_and_ingested_into_their_day(fresh_db, kaizen_db, tmp_path):
