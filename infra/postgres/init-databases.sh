@@ -24,19 +24,28 @@ psql_admin() {
   psql --quiet -v ON_ERROR_STOP=1 --no-psqlrc --username "$admin" "$@"
 }
 
-provision() {  # provision ROLE DATABASE PASSWORD_VARIABLE
+login() {  # login ROLE DATABASE PASSWORD_VARIABLE: a login role that may connect to DATABASE, nothing more
   local role="$1" database="$2" password_var="$3"
   if [ -z "${!password_var:-}" ]; then
     echo "init-databases: $password_var is empty; refusing to create role $role without a password" >&2
     exit 1
   fi
-  psql_admin --dbname postgres -v role="$role" -v database="$database" -v password_var="$password_var" <<'SQL'
+  psql_admin --dbname postgres -v role="$role" -v database="$database" -v password_var="$password_var" \
+    -v owns="${owns:-no}" <<'SQL'
 \getenv password :password_var
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'role')
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
+  WHERE :'owns' = 'yes' AND NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'role') \gexec
+SQL
+}
+
+provision() {  # provision ROLE DATABASE PASSWORD_VARIABLE: ROLE owns DATABASE, only it may connect
+  local role="$1" database="$2"
+  owns=yes login "$@"
+  psql_admin --dbname postgres -v role="$role" -v database="$database" <<'SQL'
 SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', :'database') \gexec
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', :'database', :'role') \gexec
 SQL
@@ -54,21 +63,6 @@ done
 provision "${prefix}kaizen" "${prefix}kaizen" KAIZEN_DB_PASSWORD
 # MLflow's basic-auth users and permissions: a database of its own, owned by the mlflow role.
 provision "${prefix}mlflow" "${prefix}mlflow_auth" "KAIZEN_MLFLOW_DB_PASSWORD"
-
-login() {  # login ROLE DATABASE PASSWORD_VARIABLE: may connect to DATABASE, nothing more
-  local role="$1" database="$2" password_var="$3"
-  if [ -z "${!password_var:-}" ]; then
-    echo "init-databases: $password_var is empty; refusing to create role $role without a password" >&2
-    exit 1
-  fi
-  psql_admin --dbname postgres -v role="$role" -v database="$database" -v password_var="$password_var" <<'SQL'
-\getenv password :password_var
-SELECT format('CREATE ROLE %I LOGIN', :'role')
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
-SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'role') \gexec
-SQL
-}
 
 # Kaizen reads the shop as shop_reader: SELECT on every table the shop's role has or will create.
 login "${prefix}shop_reader" "${prefix}shop" KAIZEN_SHOP_READER_DB_PASSWORD

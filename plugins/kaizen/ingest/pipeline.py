@@ -105,13 +105,14 @@ def read(source: ShopSource, first: date, last: date) -> pa.Table:
     return decode_text(source.read_events(midnight(first), midnight(last + timedelta(days=1))))
 
 
-def check(table: pa.Table, rules: Rules) -> Validated:
+def validate_table(table: pa.Table, rules: Rules) -> Validated:
+    """Validate rows as :func:`read` returns them."""
     return validate(table.cast(SOURCE_SCHEMA).to_pandas(types_mapper={pa.string(): STRING}.get), rules)
 
 
 def extract(source: ShopSource, first: date, last: date, rules: Rules) -> Validated:
     """Read days ``first..last`` and validate them."""
-    return check(read(source, first, last), rules)
+    return validate_table(read(source, first, last), rules)
 
 
 def extracted(source: ShopSource, day_chunks: list[list[date]], rules: Rules) -> Iterator[tuple[list[date], Validated]]:
@@ -123,7 +124,7 @@ def extracted(source: ShopSource, day_chunks: list[list[date]], rules: Rules) ->
             table = pending.result()
             if i + 1 < len(day_chunks):
                 pending = pool.submit(read, source, day_chunks[i + 1][0], day_chunks[i + 1][-1])
-            yield chunk, check(table, rules)
+            yield chunk, validate_table(table, rules)
 
 
 def _day_of(frame: pd.DataFrame) -> pd.Series:
