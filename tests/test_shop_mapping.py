@@ -23,7 +23,7 @@ from kaizen import datasets, lake
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.db_urls import component_url, with_database
 from kaizen.errors import ConfigError
-from kaizen.ingest.check import check_shop
+from kaizen.ingest.check import check_shop, require_ready
 from kaizen.ingest.mapping import parse
 from kaizen.ingest.pipeline import ingest_everything, source_for
 from kaizen.shop import loaders
@@ -238,6 +238,9 @@ def test_shop_check_fails_for_a_login_that_can_write_and_for_unmapped_event_type
     assert "the login can change the shop's database (superuser" in problems
     assert "events.event_types: the shop's 'wishlist'" in problems
     assert "unmapped" in result.rows_by_day.columns
+    # The DAGs' check_source task: the same report, as the error that fails the task.
+    with pytest.raises(ConfigError, match=r"not ready for ingestion:\n(.|\n)*FAIL  the login can change"):
+        require_ready(settings_for(owner_url, kaizen_db, tmp_path, mapping_file))
 
 
 @pytest.mark.parametrize(
