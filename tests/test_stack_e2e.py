@@ -298,3 +298,12 @@ def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):
         float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("kaizen_served_model_version")
     }
     assert float(champion) in versions  # per worker: one that took none of these requests may lag
+    # Labels that say what answered, not seldon-core's NOT_IMPLEMENTED placeholders.
+    assert "NOT_IMPLEMENTED" not in text
+    answered = [line for line in text.splitlines() if line.startswith("kaizen_predict_seconds_count")]
+    assert any(
+        f'model_name="{stack.model_name}"' in line
+        and f'model_version="{champion}"' in line
+        and 'deployment_name="model-server"' in line
+        for line in answered
+    ), answered

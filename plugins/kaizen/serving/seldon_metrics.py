@@ -16,7 +16,12 @@ import threading
 import time
 
 import numpy as np
+from seldon_core import metrics as seldon
+from seldon_core.env_utils import NONIMPLEMENTED_MSG
 from seldon_core.metrics import BINS, COUNTER, GAUGE, TIMER, SeldonMetrics
+
+from kaizen.config import Settings
+from kaizen.serving.manifests import DEPLOYMENT, MAIN_PREDICTOR
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,26 @@ def install() -> None:
     """Route ``SeldonMetrics.update`` through the per-worker queue (idempotent)."""
     SeldonMetrics.update = _queued_update
     SeldonMetrics.clear = _clear
+
+
+def name_labels(settings: Settings) -> None:
+    """Give every metric labels that say what is served, instead of seldon-core's defaults
+    (``model_name="NOT_IMPLEMENTED"`` outside a SeldonDeployment, the image's tag as
+    ``model_version``): the registered model's name, the deployment and predictor (Seldon's
+    operator sets them on Kubernetes; elsewhere the names the manifests use). The registry
+    version changes while the server runs, so each metric carries it (``model_version`` tag)
+    rather than a default. Call before seldon-core forks its metrics server."""
+    labels = seldon.DEFAULT_LABELS
+    deployment = os.environ.get("SELDON_DEPLOYMENT_ID", DEPLOYMENT)
+    labels.update(
+        model_name=settings.model_name,
+        deployment_name=deployment,
+        seldon_deployment_name=deployment,
+        predictor_name=os.environ.get("PREDICTOR_ID", MAIN_PREDICTOR),
+    )
+    labels.pop("model_version", None)
+    for key in [k for k, v in labels.items() if v == NONIMPLEMENTED_MSG]:
+        del labels[key]
 
 
 def _clear(self: SeldonMetrics) -> None:

@@ -37,6 +37,7 @@ from kaizen.serving.online_features import Item, OnlineFeatures
 from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.requests_schema import parse_request
 from kaizen.serving.seldon_metrics import install as install_queued_metrics
+from kaizen.serving.seldon_metrics import name_labels
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class SeldonRecommender:
     def __init__(self):
         install_queued_metrics()  # seldon-core builds the model before gunicorn forks its workers
         self.settings = Settings.from_env()
+        name_labels(self.settings)
         self.registry = RegistryClient(self.settings.mlflow_tracking_uri)
         self.served: Served | None = None
         self.last_error = ""
@@ -153,6 +155,8 @@ class SeldonRecommender:
             metrics.append({"type": "GAUGE", "key": "kaizen_served_model_version", "value": float(served.version)})
         if features is None:
             metrics.append({"type": "COUNTER", "key": "kaizen_feature_fallbacks_total", "value": 1})
+        for metric in metrics:  # the version that answered: dashboards split by it
+            metric["tags"] = {"model_version": served.version}
         return served, data, metrics
 
     def health_status(self) -> dict:
