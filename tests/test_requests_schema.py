@@ -17,6 +17,21 @@ def test_json_data_request():
     assert parse_request({"items": ["1"], "category": " 1277 "}).category == "1277"
 
 
+def test_the_placement_decides_what_an_answer_leaves_out():
+    session = {"items": ["1", "2", "3"]}
+    product_page = parse_request({**session, "placement": "product_page"})
+    assert (product_page.hidden, product_page.excludes_session) == (frozenset({"3"}), False)
+    cart = parse_request({**session, "placement": "cart"})
+    assert (cart.hidden, cart.excludes_session) == (frozenset(), True)
+    category_page = parse_request({**session, "placement": "category_page", "category": "7"})
+    assert (category_page.category, category_page.hidden) == ("7", frozenset({"3"}))
+    home = parse_request({**session, "placement": "home"})
+    assert (home.hidden, home.excludes_session) == (frozenset(), False)
+    # No placement: the offline protocol's setting, nothing left out unless asked.
+    assert parse_request(session).hidden == frozenset()
+    assert parse_request({**session, "exclude_seen": True}).excludes_session
+
+
 def test_ndarray_row_request():
     assert parse_request(np.array([["10", "11"]])).items == ("10", "11")
 
@@ -39,6 +54,9 @@ def test_ndarray_row_request():
         ({"items": ["1"], "category": ""}, "category must be"),
         ({"items": ["1"], "category": ["a"]}, "category must be"),
         (np.array([["1"], ["2"]]), "one ndarray row"),
+        ({"items": ["1"], "placement": "checkout"}, "placement must be one of product_page"),
+        ({"items": ["1"], "placement": "category_page"}, "category_page needs a category"),
+        ({"items": ["1"], "placement": "cart", "category": "7"}, "category goes with placement category_page"),
     ],
 )
 def test_bad_requests_are_refused_with_a_reason(payload, message):

@@ -53,6 +53,13 @@ def test_the_pipeline_read_the_shop_as_a_select_only_login(stack, stack_env, e2e
     conn.close()
 
 
+def test_a_product_page_never_shows_the_item_being_viewed(stack, e2e_run):
+    client = ModelServerClient(stack.model_server_url)
+    session = ["461686", "257040"]
+    assert "257040" not in client.recommend(session, k=20, placement="product_page").items
+    assert not set(session) & set(client.recommend(session, k=20, placement="cart").items)
+
+
 def test_recommend_command(stack_env, e2e_run):
     result = run_kaizen(stack_env, "recommend", "--items", "461686,257040", "--k", "5")
     assert result.returncode == 0, result.stderr

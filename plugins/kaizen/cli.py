@@ -122,15 +122,21 @@ def demo() -> None:
 @click.option("--items", required=True, help="Comma-separated item ids of the session, oldest first.")
 @click.option("--k", default=20, show_default=True, help="How many items to recommend.")
 @click.option("--exclude-seen", is_flag=True, help="Leave out items already in the session.")
-@click.option("--category", default=None, help="Only items of this category (a category page's placement).")
-def recommend(items: str, k: int, exclude_seen: bool, category: str | None) -> None:
+@click.option("--category", default=None, help="Only items of this category (with --placement category_page).")
+@click.option(
+    "--placement",
+    type=click.Choice(["product_page", "category_page", "cart", "home"]),
+    default=None,
+    help="Where the answer is shown: decides what it leaves out (a product page, the item being viewed).",
+)
+def recommend(items: str, k: int, exclude_seen: bool, category: str | None, placement: str | None) -> None:
     """Ask the served model for recommendations."""
     from kaizen.errors import ModelServerError
     from kaizen.serving.client import ModelServerClient
 
     try:
         answer = ModelServerClient(_settings().model_server_url).recommend(
-            [i.strip() for i in items.split(",") if i.strip()], k, exclude_seen, category=category
+            [i.strip() for i in items.split(",") if i.strip()], k, exclude_seen, category=category, placement=placement
         )
     except ModelServerError as exc:
         raise click.ClickException(str(exc)) from exc

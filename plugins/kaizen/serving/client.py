@@ -33,9 +33,10 @@ class ModelServerClient:
         exclude_seen: bool = False,
         session_id: str | None = None,
         category: str | None = None,
+        placement: str | None = None,
     ) -> Recommendation:
         payload = {"jsonData": {"items": list(items), "k": k, "exclude_seen": exclude_seen}}
-        for name, value in (("session_id", session_id), ("category", category)):
+        for name, value in (("session_id", session_id), ("category", category), ("placement", placement)):
             if value is not None:
                 payload["jsonData"][name] = value
         started = time.perf_counter()

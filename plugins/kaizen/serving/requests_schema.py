@@ -9,7 +9,17 @@ from kaizen.errors import BadRequest
 MAX_ITEMS = 200  # a session prefix longer than this is a client bug, not a shopper
 MAX_K = 100
 DEFAULT_K = 20
-FIELDS = ("items", "k", "exclude_seen", "session_id", "category")
+FIELDS = ("items", "k", "exclude_seen", "session_id", "category", "placement")
+# Where the answer is shown decides what it must leave out (docs/deployment.md). Without a
+# placement nothing is left out but what exclude_seen says: the offline protocol's setting,
+# where a repeat of the current item counts as a hit.
+CURRENT_ITEM, SESSION, NOTHING = "the item being viewed", "every item of the session", "nothing"
+PLACEMENTS = {
+    "product_page": CURRENT_ITEM,
+    "category_page": CURRENT_ITEM,  # and only items of the request's category
+    "cart": SESSION,  # the session holds what is in the cart
+    "home": NOTHING,  # recently viewed items are welcome there
+}
 
 
 @dataclass(frozen=True)
@@ -19,11 +29,21 @@ class RecommendRequest:
     exclude_seen: bool = False
     session_id: str | None = None  # lets monitoring join the answer with the clicks after it
     category: str | None = None  # a category page's placement: only items of this category
+    placement: str | None = None  # a key of PLACEMENTS
+
+    @property
+    def excludes_session(self) -> bool:
+        return self.exclude_seen or PLACEMENTS.get(self.placement) == SESSION
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """Items the placement never shows, beyond what ``excludes_session`` leaves out."""
+        return frozenset(self.items[-1:]) if PLACEMENTS.get(self.placement) == CURRENT_ITEM else frozenset()
 
 
 def parse_request(payload, exclude_seen_default: bool = False) -> RecommendRequest:
     """Accept ``jsonData`` ({"items": [...], "k": .., "exclude_seen": .., "session_id": ..,
-    "category": ..}) or one ndarray row of item ids."""
+    "category": .., "placement": ..}) or one ndarray row of item ids."""
     if isinstance(payload, dict):
         unknown = set(payload) - set(FIELDS)
         if unknown:
@@ -33,11 +53,19 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
         exclude_seen = payload.get("exclude_seen", exclude_seen_default)
         session_id = payload.get("session_id")
         category = payload.get("category")
+        placement = payload.get("placement")
     else:
         rows = payload.tolist() if hasattr(payload, "tolist") else payload
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], list):
             raise BadRequest('expected jsonData {"items": [...]} or one ndarray row of item ids')
-        items, k, exclude_seen, session_id, category = rows[0], DEFAULT_K, exclude_seen_default, None, None
+        items, k, exclude_seen, session_id, category, placement = (
+            rows[0],
+            DEFAULT_K,
+            exclude_seen_default,
+            None,
+            None,
+            None,
+        )
     if not isinstance(items, list) or not items:
         raise BadRequest("items must be a non-empty list of item ids, oldest first")
     if len(items) > MAX_ITEMS:
@@ -55,8 +83,19 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
         raise BadRequest("session_id must be a non-empty string or an integer")
     if category is not None and not _valid_id(category):
         raise BadRequest("category must be a non-empty string or an integer")
+    if placement is not None and placement not in PLACEMENTS:
+        raise BadRequest(f"placement must be one of {', '.join(PLACEMENTS)}")
+    if placement == "category_page" and category is None:
+        raise BadRequest("placement category_page needs a category")
+    if category is not None and placement not in (None, "category_page"):
+        raise BadRequest(f"category goes with placement category_page, not {placement}")
     return RecommendRequest(
-        tuple(_item_id(i) for i in items), k, exclude_seen, _optional_id(session_id), _optional_id(category)
+        tuple(_item_id(i) for i in items),
+        k,
+        exclude_seen,
+        _optional_id(session_id),
+        _optional_id(category),
+        placement,
     )
 
 

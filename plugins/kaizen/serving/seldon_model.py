@@ -8,8 +8,11 @@ they started with and none is lost. Each response names the version in ``meta.ta
 
 Request (``jsonData``)::
 
-    {"jsonData": {"items": ["355908", "248676"], "k": 20, "exclude_seen": false, "session_id": "s-123",
-                  "category": "1277"}}
+    {"jsonData": {"items": ["355908", "248676"], "k": 20, "session_id": "s-123", "placement": "product_page"}}
+
+The placement decides what an answer leaves out (``requests_schema.PLACEMENTS``: a product
+page never shows the item being viewed; ``category_page`` with ``category`` shows only that
+category); without one, only what ``exclude_seen`` says, as the offline protocol counts.
 
 Items the catalogue marks unavailable, and with ``category`` items of other categories,
 are dropped (Feast's ``serving_v1`` online features, asked with a timeout); without online
@@ -135,7 +138,9 @@ class SeldonRecommender:
         started = time.perf_counter()
         # Rank spare candidates, then apply the catalogue's rules to them.
         spare = CATEGORY_CANDIDATES if request.category is not None else request.k + SPARE_CANDIDATES
-        ranked = served.model.recommend(list(request.items), spare, request.exclude_seen)
+        ranked = served.model.recommend(list(request.items), spare + len(request.hidden), request.excludes_session)
+        if request.hidden:
+            ranked = [(item, score) for item, score in ranked if item not in request.hidden]
         features = self.features.items([item for item, _ in ranked])
         if features is not None:
             ranked = [(item, score) for item, score in ranked if _allowed(features[item], request.category)]

@@ -51,7 +51,7 @@ def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
     say(f"demo shop: {events} events (RetailRocket, one week)")
     run_dag(settings, DAG_ID, say=say)
     session = smoke_sessions(settings, count=1)[0]
-    answer = ModelServerClient(settings.model_server_url).recommend(session, k=10)
+    answer = ModelServerClient(settings.model_server_url).recommend(session, k=10, placement="product_page")
     say("")
     say(
         f"Airflow UI     {settings.airflow_url}  "
@@ -60,6 +60,6 @@ def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
     say(f"MLflow UI      {settings.mlflow_tracking_uri}")
     say(f"Model server   {settings.model_server_url}/api/v1.0/predictions")
     say("")
-    say(f"A session that viewed {session} gets, from {settings.model_name} v{answer.model_version}:")
+    say(f"A shopper who viewed {session} sees on the product page ({settings.model_name} v{answer.model_version}):")
     say("  " + ", ".join(answer.items))
     return answer
