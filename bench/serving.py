@@ -1,16 +1,18 @@
-"""Serving throughput and latency: the Seldon model server against ``mlflow models serve``.
+"""Serving on the real path: the embedded stack's model server against ``mlflow models serve``.
 
-Both serve the same registered VSTAN model (trained on the RetailRocket week) from a
-private MLflow server; closed-loop load from ``wrk`` (C, so the load generator takes
-little of the two cores) at concurrency 1, 8 and 32, the same session prefixes for both,
-after a warm-up, in five rounds that alternate the two servers. Figures: rps, p50 and p99
-latency (medians of the rounds); errors (non-2xx and socket errors) and requests (totals);
-server RSS.
+What ``make demo`` leaves running (a private embedded stack: the feature server on, every
+answer written to the prediction log) serves the champion it trained; ``mlflow models serve``
+serves the same registry version beside it, in the same run. Closed-loop load from ``wrk``
+(C, so the load generator takes little of the two cores) at concurrency 1, 8 and 32, in rounds
+that alternate the two servers, each request a different real RetailRocket session prefix from
+a rotating set (with a session id and the product page's placement for the model server).
+Figures: rps, p50 and p99 latency (medians of the rounds); errors and requests (totals);
+the share of the model server's answers that had the catalogue's filters applied (from its
+``/metrics``: answers less ``kaizen_feature_fallbacks_total``); server RSS.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -23,25 +25,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import mlflow
 import psutil
 import requests
 
 from kaizen.config import Settings
 from kaizen.datasets import read_retailrocket
-from kaizen.models import DEFAULT_FAMILY, MODELS
-from kaizen.registry.champion import register, set_champion
-from kaizen.registry.pyfunc import log_recommender
-from kaizen.stack.demo import DEMO_DATA
+from kaizen.stack import embedded
+from kaizen.stack.demo import DEMO_DATA, demo
 from kaizen.stack.postgres import free_port
-from kaizen.stack.services import model_server_command
-from kaizen.training.protocol import session_rec_split
 
 CONCURRENCY = (1, 8, 32)
 DURATION_S = 6
-REPEATS = 5  # rounds alternate the two servers, so machine noise hits both; figures are medians
+REPEATS = 3  # rounds alternate the two servers, so machine noise hits both; figures are medians
 WARMUP_S = 2
-SESSION = ["257040", "461686", "355908"]
+SESSIONS = 2000  # different real session prefixes, sent in turn
 
 
 def _wait(url: str, log: Path, timeout_s: float = 120) -> None:
@@ -73,12 +70,32 @@ def _rss_mb(process: subprocess.Popen) -> float:
     return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
 
 
-def _wrk(url: str, body: dict, concurrency: int, workdir: Path, duration_s: int = DURATION_S) -> dict[str, float]:
-    script = workdir / "post.lua"
+def sessions(count: int = SESSIONS) -> list[tuple[str, list[str]]]:
+    """(session id, the first half of its items, at most 5) of real multi-event sessions."""
+    events = read_retailrocket(DEMO_DATA).sort_values(["session_id", "occurred_at"])
+    items = events.groupby("session_id")["item_id"].agg(list)
+    items = items[items.str.len() >= 2].head(count)
+    return [(f"bench-{sid}", list(seq[: min(5, max(1, len(seq) // 2))])) for sid, seq in items.items()]
+
+
+def _script(bodies: list[dict], workdir: Path) -> Path:
+    """A wrk script that sends ``bodies`` in turn, each thread from its own offset."""
+    table = ",\n".join(json.dumps(json.dumps(body)) for body in bodies)
+    script = workdir / f"bodies-{len(list(workdir.glob('bodies-*')))}.lua"
     script.write_text(
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+        f"local bodies = {{\n{table}\n}}\n"
+        "local threads = 0\n"
+        "function setup(thread) thread:set('offset', threads * 997); threads = threads + 1 end\n"
+        "function init(args) i = offset or 0 end\n"
+        "function request()\n"
+        "  i = i + 1\n"
+        "  return wrk.format('POST', nil, {['Content-Type'] = 'application/json'}, bodies[(i % #bodies) + 1])\n"
+        "end\n"
     )
+    return script
+
+
+def _wrk(url: str, script: Path, concurrency: int, duration_s: int = DURATION_S) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -111,6 +128,24 @@ def _wrk(url: str, body: dict, concurrency: int, workdir: Path, duration_s: int 
     }
 
 
+def _answers(metrics_url: str) -> tuple[float, float]:
+    """(answers, answers without online features) the model server has counted so far."""
+    time.sleep(1.5)  # its workers publish once a second (kaizen.serving.seldon_metrics)
+    text = requests.get(metrics_url, timeout=5).text
+
+    def total(name: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+    return total("kaizen_predict_seconds_count"), total("kaizen_feature_fallbacks_total")
+
+
+def _model_server_rss_mb() -> float:
+    launcher = "kaizen.serving.microservice"
+    servers = [p for p in psutil.process_iter(["cmdline"]) if launcher in (p.info["cmdline"] or [])]
+    roots = [p for p in servers if p.parent() not in servers]
+    return sum(p.memory_info().rss for root in roots for p in [root, *root.children(recursive=True)]) / 2**20
+
+
 def _ms(text: str) -> float:
     value, unit = float(re.match(r"[\d.]+", text).group()), re.search(r"[a-z]+$", text).group()
     return value * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
@@ -120,109 +155,79 @@ def run() -> dict:
     if not shutil.which("wrk"):
         raise SystemExit("bench-serving needs wrk, a C load generator: apt-get install wrk")
     figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        mlflow_port, seldon_port, pyfunc_port = free_port(), free_port(), free_port()
-        tracking = f"http://127.0.0.1:{mlflow_port}"
+    sent = sessions()
+    settings = Settings.from_env({**os.environ, **embedded.private_env("kaizen-bench-serving-")})
+    processes: list[subprocess.Popen] = []
+    try:
+        answer = demo(settings, say=lambda line: print(f"  {line}", flush=True))
+        stack = embedded.resolve(settings).settings
+        work = Path(tempfile.mkdtemp(dir=stack.home))
         bin_dir = Path(sys.executable).parent
+        pyfunc_port = free_port()
         # mlflow models serve execs uvicorn by name: the orchestration env's bin goes first on PATH.
         env = {
             **os.environ,
-            "MLFLOW_TRACKING_URI": tracking,
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            "KAIZEN_MODEL_NAME": "bench-recommender",
-            "KAIZEN_HOME": str(work),
+            "MLFLOW_TRACKING_URI": stack.mlflow_tracking_uri,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         }
-        processes = [
-            _start(
-                [
-                    str(bin_dir / "mlflow"),
-                    "server",
-                    "--backend-store-uri",
-                    f"sqlite:///{work}/mlflow.db",
-                    "--serve-artifacts",
-                    "--artifacts-destination",
-                    str(work / "artifacts"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(mlflow_port),
-                    "--workers",
-                    "1",
-                ],
-                env,
-                work / "mlflow.log",
-            )
+        pyfunc = _start(
+            [
+                str(bin_dir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/{stack.model_name}/{answer.model_version}",
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(pyfunc_port),
+                "-w",
+                "2",
+            ],
+            env,
+            work / "pyfunc.log",
+        )
+        processes.append(pyfunc)
+        _wait(f"http://127.0.0.1:{pyfunc_port}/ping", work / "pyfunc.log")
+        seldon_bodies = [
+            {"jsonData": {"items": items, "k": 20, "session_id": sid, "placement": "product_page"}}
+            for sid, items in sent
         ]
-        try:
-            _wait(f"{tracking}/health", work / "mlflow.log")
-            mlflow.set_tracking_uri(tracking)
-            model = MODELS[DEFAULT_FAMILY]().fit(session_rec_split(read_retailrocket(DEMO_DATA)).train)
-            with mlflow.start_run():
-                uri = log_recommender(model)
-            version = register(tracking, uri, "bench-recommender")
-            set_champion(tracking, "bench-recommender", version)
-
-            ports = {"serving_port": seldon_port, "serving_grpc_port": free_port(), "serving_metrics_port": free_port()}
-            seldon = _start(
-                model_server_command(dataclasses.replace(Settings.from_env(), **ports), log_level="WARNING"),
-                env,
-                work / "seldon.log",
-            )
-            pyfunc = _start(
-                [
-                    str(bin_dir / "mlflow"),
-                    "models",
-                    "serve",
-                    "-m",
-                    f"models:/bench-recommender/{version}",
-                    "--env-manager",
-                    "local",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(pyfunc_port),
-                    "-w",
-                    "2",
-                ],
-                env,
-                work / "pyfunc.log",
-            )
-            processes += [seldon, pyfunc]
-            _wait(f"http://127.0.0.1:{seldon_port}/health/status", work / "seldon.log")
-            _wait(f"http://127.0.0.1:{pyfunc_port}/ping", work / "pyfunc.log")
-            targets = {
-                "": (
-                    seldon,
-                    f"http://127.0.0.1:{seldon_port}/api/v1.0/predictions",
-                    {"jsonData": {"items": SESSION, "k": 20}},
-                ),
-                "mlflow_serve_": (
-                    pyfunc,
-                    f"http://127.0.0.1:{pyfunc_port}/invocations",
-                    {"dataframe_records": [{"items": SESSION, "k": 20}]},
-                ),
-            }
-            for _, url, body in targets.values():
-                _wrk(url, body, 8, work, WARMUP_S)
-            rounds: dict[tuple[str, str, int], list[float]] = {}
-            for round_ in range(REPEATS):
-                for prefix, (_, url, body) in targets.items():
-                    for c in CONCURRENCY:
-                        result = _wrk(url, body, c, work)
-                        for name, value in result.items():
-                            rounds.setdefault((prefix, name, c), []).append(value)
-                        print(f"  round {round_ + 1}/{REPEATS} {prefix or 'seldon_'}c{c}: {result}", flush=True)
-            for (prefix, name, c), values in rounds.items():
-                total = name in ("errors", "requests")  # counts add up over rounds; the rest are medians
-                figures[f"{prefix}{name}_c{c}"] = round(sum(values) if total else statistics.median(values), 3)
-            for prefix, (process, _, _) in targets.items():
-                figures[f"{prefix}rss_mb"] = round(_rss_mb(process), 1)
-        finally:
-            for process in reversed(processes):
-                _stop(process)
+        targets = {
+            "": (f"{stack.model_server_url}/api/v1.0/predictions", _script(seldon_bodies, work)),
+            "mlflow_serve_": (
+                f"http://127.0.0.1:{pyfunc_port}/invocations",
+                _script([{"dataframe_records": [{"items": items, "k": 20}]} for _, items in sent], work),
+            ),
+        }
+        for url, script in targets.values():
+            _wrk(url, script, 8, WARMUP_S)
+        metrics_url = f"http://{stack.host}:{stack.serving_metrics_port}/metrics"
+        rounds: dict[tuple[str, str, int], list[float]] = {}
+        for round_ in range(REPEATS):
+            for prefix, (url, script) in targets.items():
+                for c in CONCURRENCY:
+                    before = _answers(metrics_url) if not prefix else None
+                    result = _wrk(url, script, c)
+                    if before:
+                        after = _answers(metrics_url)
+                        answered, unfiltered = after[0] - before[0], after[1] - before[1]
+                        result["filtered_share"] = 1 - unfiltered / answered if answered else 0.0
+                    for name, value in result.items():
+                        rounds.setdefault((prefix, name, c), []).append(value)
+                    print(f"  round {round_ + 1}/{REPEATS} {prefix or 'seldon_'}c{c}: {result}", flush=True)
+        for (prefix, name, c), values in rounds.items():
+            total = name in ("errors", "requests")  # counts add up over rounds; the rest are medians
+            figures[f"{prefix}{name}_c{c}"] = round(sum(values) if total else statistics.median(values), 3)
+        figures["rss_mb"] = round(_model_server_rss_mb(), 1)
+        figures["mlflow_serve_rss_mb"] = round(_rss_mb(pyfunc), 1)
+    finally:
+        for process in processes:
+            _stop(process)
+        embedded.down(settings)
+        shutil.rmtree(settings.home, ignore_errors=True)
     figures["ratio_rps_c8_seldon_to_mlflow_serve"] = round(figures["rps_c8"] / figures["mlflow_serve_rps_c8"], 2)
-    # Without KAIZEN_FEATURE_SERVER_URL the model server finds no feature server (fallback path).
-    figures["feature_server"] = os.environ.get("KAIZEN_FEATURE_SERVER_URL", "") or "none"
+    figures["sessions"] = float(len(sent))
     return figures
