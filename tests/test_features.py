@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import psycopg
 import psycopg2
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -342,6 +343,25 @@ def test_refresh_applies_materialises_and_serves_online(feast_env, kind):
     serving = online(store, ["a", "c", "nope"], "serving_v1")
     assert set(serving.columns) == {"item_id", "item_catalog__available", "item_catalog__category_id"}
     assert list(serving["item_catalog__available"]) == [True, False, None]
+
+
+def test_online_reads_survive_the_server_closing_the_connection(feast_env):
+    """What a PostgreSQL restart does to the online store's connection: only the read that
+    meets it fails; the next one reconnects (Feast's own store kept the dead connection)."""
+    _, run = feast_env
+    run_settings, project = run("postgres")
+    refresh(run_settings, project=project)
+    store = repo_config.feature_store(run_settings, project=project)
+    assert list(online(store, ["a"], "serving_v1")["item_catalog__available"]) == [True]
+    with psycopg2.connect(run_settings.feast_db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    conn.close()
+    with pytest.raises(psycopg.errors.AdminShutdown):  # the registry's pool pre-pings: only this read
+        online(store, ["a"], "serving_v1")
+    assert list(online(store, ["a"], "serving_v1")["item_catalog__available"]) == [True]
 
 
 @pytest.mark.parametrize("kind", ONLINE_STORES)

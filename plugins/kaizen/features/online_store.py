@@ -1,4 +1,5 @@
-"""Feast's PostgreSQL online store, with writes through COPY instead of row-by-row upserts.
+"""Feast's PostgreSQL online store, with writes through COPY instead of row-by-row upserts,
+and connections that survive a PostgreSQL restart.
 
 Feast 0.67's ``PostgreSQLOnlineStore.online_write_batch`` sends one ``INSERT ... ON
 CONFLICT`` per feature value (``executemany``): 15 features x 100k items are 1.5M
@@ -21,6 +22,7 @@ from collections.abc import Callable, Generator
 from datetime import datetime
 from typing import Any, Literal
 
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -52,20 +54,29 @@ class PostgreSQLCopyOnlineStoreConfig(PostgreSQLOnlineStoreConfig):
 class PostgreSQLCopyOnlineStore(PostgreSQLOnlineStore):
     @contextlib.contextmanager
     def _get_conn(self, config: RepoConfig, autocommit: bool = False) -> Generator[Connection, Any, Any]:
-        # The parent's is the same but asserts ``type == "postgres"``.
+        # The parent's asserts ``type == "postgres"``, keeps a connection the server closed (after
+        # a PostgreSQL restart, feast serve answered "the connection is lost" until restarted by
+        # hand) and loses a pooled connection to any error. Here a dead connection is replaced
+        # on the next use, so only the read that met the restart fails.
         if config.online_store.conn_type == ConnectionType.pool:
             if not self._conn_pool:
                 self._conn_pool = _get_connection_pool(config.online_store)
                 self._conn_pool.open()
             connection = self._conn_pool.getconn()
-            connection.set_autocommit(autocommit)
-            yield connection
-            self._conn_pool.putconn(connection)
+            try:
+                connection.set_autocommit(autocommit)
+                yield connection
+            finally:
+                self._conn_pool.putconn(connection)  # the pool discards a broken one
         else:
-            if not self._conn:
+            if self._conn is None or self._conn.closed or self._conn.broken:
                 self._conn = _get_conn(config.online_store)
             self._conn.set_autocommit(autocommit)
-            yield self._conn
+            try:
+                yield self._conn
+            except psycopg.OperationalError:
+                self._conn.close()  # the server dropped it (AdminShutdown leaves it looking alive)
+                raise
 
     def online_write_batch(
         self,

@@ -79,7 +79,13 @@ def render_config(settings: Settings, *, project: str = PROJECT) -> dict:
     return {
         "project": project,
         "provider": "local",
-        "registry": {"registry_type": "sql", "path": sqlalchemy_url(settings.feast_db_url), "cache_ttl_seconds": 60},
+        "registry": {
+            "registry_type": "sql",
+            "path": sqlalchemy_url(settings.feast_db_url),
+            "cache_ttl_seconds": 60,
+            # A pooled connection the server closed (a restart) is replaced, not handed out.
+            "sqlalchemy_config_kwargs": {"echo": False, "pool_pre_ping": True},
+        },
         "offline_store": {"type": "duckdb"},
         "online_store": online_store_config(settings),
         "batch_engine": {"type": MATERIALIZE_ENGINE},
@@ -89,7 +95,7 @@ def render_config(settings: Settings, *, project: str = PROJECT) -> dict:
 
 
 def repo_dir(settings: Settings) -> Path:
-    return settings.home / "feast"
+    return settings.feast_repo_dir
 
 
 def write_config(settings: Settings, *, repo_path: Path | None = None, project: str = PROJECT) -> Path:
