@@ -86,10 +86,10 @@ def stack_env() -> dict[str, str]:
         "KAIZEN_DEPLOY_TIMEOUT_S": "15",
         # Latency budgets are for benchmarks; a busy CI machine must not fail roll-outs on them.
         "KAIZEN_DEPLOY_P99_BUDGET_MS": "1000",
-        # Every request asks the feature server, so the outage test sees it go; a busy CI
-        # machine must not turn that into fallbacks by latency.
-        "KAIZEN_FEATURE_CACHE_S": "0",
-        "KAIZEN_FEATURE_TIMEOUT_MS": "1000",
+        # Short staleness bound and refresh, so the outage tests see answers go stale and
+        # come back within seconds.
+        "KAIZEN_ITEM_REFRESH_S": "1",
+        "KAIZEN_ITEM_MAX_AGE_S": "5",
     }
 
 

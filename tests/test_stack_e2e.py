@@ -101,6 +101,26 @@ def test_bad_requests_get_4xx(stack, e2e_run, body):
         timeout=5,
     )
     assert 400 <= response.status_code < 500, response.text
+    if body:  # seldon-core's error shape, whichever path answered
+        assert response.json()["status"]["status"] == 1 and response.json()["status"]["info"]
+
+
+def test_the_fast_path_and_flask_answer_alike(stack, e2e_run):
+    """A browser's request (with an Origin) goes through seldon-core's Flask app, which adds
+    the CORS headers; a server's takes the fast path (kaizen.serving.rest_fast_path)."""
+    url = f"{stack.model_server_url}/api/v1.0/predictions"
+    body = {"jsonData": {"items": ["461686", "257040"], "k": 10, "placement": "product_page"}}
+    fast = requests.post(url, json=body, timeout=5)
+    flask = requests.post(url, json=body, headers={"Origin": "https://shop.example"}, timeout=5)
+    assert fast.status_code == flask.status_code == 200
+    assert fast.json()["jsonData"] == flask.json()["jsonData"]
+    assert fast.json()["meta"]["tags"] == flask.json()["meta"]["tags"]
+    assert fast.headers["Content-Type"] == flask.headers["Content-Type"] == "application/json"
+    assert "Access-Control-Allow-Origin" in flask.headers
+    bad = {"jsonData": {"items": ["1"], "k": 0}}
+    for headers in ({}, {"Origin": "https://shop.example"}):
+        answer = requests.post(url, json=bad, headers=headers, timeout=5)
+        assert answer.status_code == 400 and answer.json()["status"]["reason"] == "BAD_REQUEST"
 
 
 def test_grpc_gives_the_rest_answer(stack, e2e_run):
@@ -204,44 +224,29 @@ def test_every_prediction_is_logged_for_monitoring(stack, e2e_run):
     assert rows == [(["461686", "257040"], answer.items, answer.model_version)]
 
 
-def test_recommendations_use_online_features_and_survive_their_outage(stack, e2e_run):
+def test_a_category_placement_shows_only_that_category(stack, e2e_run):
     import psycopg2
 
-    from kaizen.stack.supervisor import Supervisor
-
-    client = ModelServerClient(stack.model_server_url)
-    session = ["461686", "257040"]
     url = f"{stack.model_server_url}/api/v1.0/predictions"
-    body = {"jsonData": {"items": session, "k": 10}}
+    body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
     answer = requests.post(url, json=body, timeout=5).json()["jsonData"]
     assert answer["features"] == "online"
-
-    # A category placement: only items of that category (Feast's item_catalog:category_id).
     with psycopg2.connect(stack.shop_db_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT item_id, category_id FROM products")
         category_of = dict(cur.fetchall())
     conn.close()
     category = category_of[answer["items"][0]]
-    in_category = requests.post(url, json={"jsonData": {**body["jsonData"], "category": category}}, timeout=5).json()
-    assert in_category["jsonData"]["items"] and in_category["jsonData"]["features"] == "online"
-    assert {category_of[i] for i in in_category["jsonData"]["items"]} == {category}
-
-    supervisor = Supervisor(stack.home)
-    supervisor.stop("feature-server")
-    try:
-        answer = requests.post(url, json=body, timeout=5)
-        assert answer.status_code == 200
-        assert answer.json()["jsonData"]["features"] == "fallback"
-        assert len(answer.json()["jsonData"]["items"]) == 10
-        assert client.recommend(session, k=10).items == answer.json()["jsonData"]["items"]
-    finally:
-        supervisor.start("feature-server")
+    placement = {**body["jsonData"], "placement": "category_page", "category": category}
+    in_category = requests.post(url, json={"jsonData": placement}, timeout=5).json()["jsonData"]
+    assert in_category["items"] and in_category["features"] == "online"
+    assert {category_of[i] for i in in_category["items"]} == {category}
 
 
-def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
-    """The serve-time rule end to end: an availability change written to Feast's online store
-    (as a catalogue push would write it) reaches answers through feast serve; a spare
-    candidate takes the dropped item's place."""
+def test_an_unavailable_item_leaves_answers_within_the_bound_and_stays_out_through_an_outage(stack, e2e_run):
+    """An availability change written to Feast's online store (as a catalogue push would write
+    it) leaves the answers within KAIZEN_ITEM_MAX_AGE_S; with the feature server gone the
+    last snapshot keeps filtering, answers say "stale" and the server is not ready; with it
+    back, answers are fresh again. A spare candidate takes the dropped item's place."""
     import time
     from datetime import datetime
 
@@ -249,21 +254,23 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
     from feast import FeatureStore
 
     from kaizen.features.repo_config import repo_dir
+    from kaizen.stack.supervisor import Supervisor
 
     url = f"{stack.model_server_url}/api/v1.0/predictions"
     body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
 
-    def online_answer() -> dict:
-        """An answer with online features: the feature server may be starting again (the outage
-        test) or, on a loaded machine, miss the per-request timeout once."""
-        deadline = time.monotonic() + 30
-        answer = requests.post(url, json=body, timeout=5).json()["jsonData"]
-        while answer["features"] != "online" and time.monotonic() < deadline:
-            time.sleep(0.5)
-            answer = requests.post(url, json=body, timeout=5).json()["jsonData"]
-        return answer
+    def answer() -> dict:
+        return requests.post(url, json=body, timeout=5).json()["jsonData"]
 
-    before = online_answer()
+    def wait_for(predicate, timeout_s: float) -> tuple[dict, float]:
+        started = time.monotonic()
+        latest = answer()
+        while not predicate(latest) and time.monotonic() - started < timeout_s:
+            time.sleep(0.2)
+            latest = answer()
+        return latest, time.monotonic() - started
+
+    before = answer()
     assert before["features"] == "online"
     gone = before["items"][0]
 
@@ -281,15 +288,82 @@ def test_an_item_the_catalogue_marks_unavailable_is_not_served(stack, e2e_run):
             "item_catalog", pd.DataFrame({"item_id": [gone], **values, "event_timestamp": [stamp]})
         )
 
+    supervisor = Supervisor(stack.home)
     write(False)
     try:
-        after = online_answer()
-        assert after["features"] == "online"
-        assert gone not in after["items"] and len(after["items"]) == 10
-        assert after["items"][:9] == before["items"][1:]
+        after, took_s = wait_for(lambda a: gone not in a["items"], stack.item_max_age_s * 2)
+        assert gone not in after["items"] and took_s <= stack.item_max_age_s
+        assert after["features"] == "online" and after["items"][:9] == before["items"][1:]
+
+        supervisor.stop("feature-server")
+        try:
+            stale, _ = wait_for(lambda a: a["features"] == "stale", stack.item_max_age_s * 3)
+            assert stale["features"] == "stale" and stale["items"] == after["items"]  # still filtered
+            status = requests.get(f"{stack.model_server_url}/health/status", timeout=5)
+            assert status.status_code == 503 and status.json()["status"]["reason"] == "FEATURES_NOT_READY"
+        finally:
+            supervisor.start("feature-server")
+        fresh, _ = wait_for(lambda a: a["features"] == "online", 60)
+        assert fresh["features"] == "online" and fresh["items"] == after["items"]
     finally:
         write(True)
-    assert requests.post(url, json=body, timeout=5).json()["jsonData"]["items"] == before["items"]
+    back, _ = wait_for(lambda a: a["items"] == before["items"], stack.item_max_age_s * 2)
+    assert back["items"] == before["items"]
+
+
+def test_a_postgresql_restart_under_load_is_seen_by_every_health_check_and_needs_no_hand(stack, stack_env, e2e_run):
+    """PostgreSQL goes away under load: every component's health check says so, answers keep
+    the last snapshot's filters, and once PostgreSQL is back answers are fresh again within
+    the staleness bound with nothing restarted by hand."""
+    import threading
+    import time
+
+    from kaizen.stack.supervisor import Supervisor
+
+    url = f"{stack.model_server_url}/api/v1.0/predictions"
+    answers: list[tuple[float, int, str]] = []  # (when, HTTP status, features)
+    stop = threading.Event()
+
+    def load() -> None:
+        http = requests.Session()
+        while not stop.is_set():
+            response = http.post(url, json={"jsonData": {"items": ["461686", "257040"], "k": 10}}, timeout=10)
+            features = response.json()["jsonData"]["features"] if response.status_code == 200 else ""
+            answers.append((time.monotonic(), response.status_code, features))
+
+    def failing() -> set[str]:
+        lines = run_kaizen(stack_env, "status").stdout.splitlines()
+        return {line.split()[1] for line in lines if line.startswith("FAIL")}
+
+    supervisor = Supervisor(stack.home)
+    workers = [threading.Thread(target=load) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(2)
+        supervisor.stop("postgres")
+        time.sleep(stack.item_max_age_s + 2)
+        down = failing()
+        supervisor.start("postgres")
+        back_at = time.monotonic()
+        while time.monotonic() - back_at < 60 and not [a for a in answers if a[0] > back_at and a[2] == "online"]:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+        supervisor.start("postgres")  # in case the test failed before starting it
+        # Airflow's components exit without their database; supervisord restarts them.
+        healthy_by = time.monotonic() + 180
+        while failing() and time.monotonic() < healthy_by:
+            time.sleep(2)
+
+    assert {"postgres", "mlflow", "airflow-api-server", "feature-server", "model-server"} <= down
+    assert {status for _, status, _ in answers} == {200}
+    assert {features for _, _, features in answers} == {"online", "stale"}  # never unfiltered
+    fresh_after_s = min(when for when, _, features in answers if when > back_at and features == "online") - back_at
+    assert fresh_after_s <= stack.item_max_age_s
+    assert not failing()
 
 
 def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):

@@ -11,9 +11,7 @@ locals {
     "airflow-dag-processor" = {}
     "airflow-triggerer"     = {}
     "model-server"          = { port = 9000, grpc_port = 5001, metrics_port = 6000 }
-    # Feast's feature server: named for the model server's KAIZEN_FEATURE_SERVER_URL; this module
-    # does not deploy it yet, and the model server serves unfiltered without it.
-    "feature-server" = { port = 6566 }
+    "feature-server"        = { port = 6566 } # Feast's feature server (feature_server.tf)
   }
 
   db_host    = var.external_database == null ? "postgres" : var.external_database.host

@@ -73,6 +73,7 @@ resource "kubernetes_manifest" "model_server" {
                   name      = "KAIZEN_PREDICTION_LOG_DB_URL"
                   valueFrom = { secretKeyRef = { name = kubernetes_secret_v1.kaizen_env.metadata[0].name, key = "KAIZEN_PREDICTION_LOG_DB_URL" } }
                 },
+                { name = "KAIZEN_FEATURE_SERVER_URL", value = "http://feature-server:${local.feature_server.port}" },
                 { name = "KAIZEN_MODEL_NAME", value = var.model_name },
                 { name = "KAIZEN_SERVING_POLL_S", value = "5" },
               ]

@@ -96,6 +96,16 @@ def compose_env(path: Path) -> None:
     click.echo(f"wrote {path}: defaults from .env.example, every secret generated; readable by you only")
 
 
+@main.command("feature-server")
+@click.option("--registry-ttl", default=60, show_default=True, help="Seconds between reads of Feast's registry.")
+def feature_server(registry_ttl: int) -> None:
+    """Run Feast's feature server (feast serve) on KAIZEN_HOST:KAIZEN_FEATURE_SERVER_PORT
+    over this stack's feature repository (containers run this; `kaizen up` starts it itself)."""
+    from kaizen.features.feature_server import serve
+
+    serve(_settings(), registry_ttl)
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def airflow(args: tuple[str, ...]) -> None:

@@ -85,12 +85,15 @@ class Settings:
     feature_server_url: str = _setting(
         "KAIZEN_FEATURE_SERVER_URL", "", "Feature server the model server asks; empty derives it from host and port."
     )
-    feature_timeout_ms: float = _setting(
-        "KAIZEN_FEATURE_TIMEOUT_MS", 25.0, "How long the model server waits for online features before falling back."
+    item_refresh_s: float = _setting(
+        "KAIZEN_ITEM_REFRESH_S",
+        5.0,
+        "How often the model server reloads every servable item's availability and category from the feature server.",
     )
-
-    feature_cache_s: float = _setting(
-        "KAIZEN_FEATURE_CACHE_S", 60.0, "How long the model server reuses an item's online features."
+    item_max_age_s: float = _setting(
+        "KAIZEN_ITEM_MAX_AGE_S",
+        15.0,
+        'Staleness bound of those item attributes: older, answers say "stale" and the model server is not ready.',
     )
 
     airflow_port: int = _setting("KAIZEN_AIRFLOW_PORT", 8080, "Airflow api-server (UI and REST API).")
@@ -176,6 +179,11 @@ class Settings:
             raise ConfigError(
                 f"KAIZEN_FEAST_ONLINE_STORE={self.feast_online_store!r}: expected one of {', '.join(ONLINE_STORES)}"
             )
+        if not 0 < self.item_refresh_s < self.item_max_age_s:
+            raise ConfigError(
+                f"KAIZEN_ITEM_REFRESH_S={self.item_refresh_s:g} must be above 0 and below "
+                f"KAIZEN_ITEM_MAX_AGE_S={self.item_max_age_s:g}: every answer would be stale"
+            )
         if self.feast_online_store == "redis" and not self.redis_url:
             raise ConfigError(
                 "KAIZEN_FEAST_ONLINE_STORE=redis needs KAIZEN_REDIS_URL (redis://[:password@]host:port/db)"
@@ -209,6 +217,11 @@ class Settings:
             if str(self.serving_venv) not in ("", ".")
             else PROJECT_DIR / ".venv" / "serving",
         )
+
+    @property
+    def feast_repo_dir(self) -> Path:
+        """Feast's repository: ``feature_store.yaml``, rendered from these settings."""
+        return self.home / "feast"
 
     @property
     def serving_db_role(self) -> str:

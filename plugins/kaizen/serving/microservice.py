@@ -3,7 +3,8 @@
 seldon-core 1.18 binds its REST, gRPC and metrics servers to 0.0.0.0 with no option to
 change it, so a laptop running the embedded stack would expose the model server to its
 whole network. This launcher sets the bind address of seldon-core's gunicorn applications
-and gRPC workers, then runs seldon-core's own entry point with the same arguments:
+and gRPC workers, puts the REST predictions route's fast path in front of the Flask app (``rest_fast_path``),
+then runs seldon-core's own entry point with the same arguments:
 
     python -m kaizen.serving.microservice kaizen.serving.seldon_model.SeldonRecommender --service-type MODEL
 
@@ -19,6 +20,7 @@ import signal
 from seldon_core import gunicorn_utils, microservice
 
 from kaizen.config import Settings
+from kaizen.serving import rest_fast_path
 
 
 def _with_host(address: str, host: str) -> str:
@@ -47,6 +49,7 @@ def bind_to(host: str) -> None:
 
 def main() -> None:
     bind_to(Settings.from_env().host)
+    rest_fast_path.install()
     try:
         microservice.main()
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from kaizen.errors import BadRequest
 
@@ -35,7 +36,7 @@ class RecommendRequest:
     def excludes_session(self) -> bool:
         return self.exclude_seen or PLACEMENTS.get(self.placement) == SESSION
 
-    @property
+    @cached_property  # asked twice per request
     def hidden(self) -> frozenset[str]:
         """Items the placement never shows, beyond what ``excludes_session`` leaves out."""
         return frozenset(self.items[-1:]) if PLACEMENTS.get(self.placement) == CURRENT_ITEM else frozenset()

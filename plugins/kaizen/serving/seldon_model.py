@@ -15,16 +15,22 @@ page never shows the item being viewed; ``category_page`` with ``category`` show
 category); without one, only what ``exclude_seen`` says, as the offline protocol counts.
 
 Items the catalogue marks unavailable, and with ``category`` items of other categories,
-are dropped (Feast's ``serving_v1`` online features, asked with a timeout); without online
-features the answer says ``"features": "fallback"`` and is served unfiltered. Every
-answer is logged to ``prediction_log`` (KAIZEN_PREDICTION_LOG_DB_URL, a login that may
-only insert there), where monitoring joins it with the clicks that follow.
+are dropped, by Feast's ``serving_v1`` features of every item held in memory
+(``item_attributes``): ``"features"`` says ``"online"``, ``"stale"`` when they are older
+than ``KAIZEN_ITEM_MAX_AGE_S`` (still applied), or ``"fallback"`` when none could be loaded
+yet (served unfiltered, and the server is not ready). Every answer is logged to
+``prediction_log`` (KAIZEN_PREDICTION_LOG_DB_URL, a login that may only insert there),
+where monitoring joins it with the clicks that follow.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.errors import BadRequest
 from kaizen.models import Recommender, load_model
 from kaizen.registry.client import MODEL_ARTIFACT, ModelVersion, RegistryClient
-from kaizen.serving.online_features import Item, OnlineFeatures
+from kaizen.serving.item_attributes import STALE, Item, ItemAttributes
 from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.requests_schema import parse_request
 from kaizen.serving.seldon_metrics import install as install_queued_metrics
@@ -63,8 +69,11 @@ class SeldonRecommender:
         self.served: Served | None = None
         self.last_error = ""
         self.predictions: PredictionLog | None = None
-        self.features = OnlineFeatures(
-            self.settings.feature_server_url, self.settings.feature_timeout_ms, self.settings.feature_cache_s
+        self.attributes = ItemAttributes(
+            self.settings.feature_server_url,
+            self.settings.item_refresh_s,
+            self.settings.item_max_age_s,
+            _shared_dir(),
         )
 
     def load(self) -> None:
@@ -72,6 +81,7 @@ class SeldonRecommender:
         if self.settings.prediction_log_db_url:
             self.predictions = PredictionLog(self.settings.prediction_log_db_url)
         self.refresh()
+        self.attributes.start(self._vocabulary)
         # Everything loaded so far lives as long as the worker: out of the collector's reach,
         # a full collection takes under a millisecond instead of ~50 ms stalls mid-traffic.
         gc.collect()
@@ -105,6 +115,10 @@ class SeldonRecommender:
         if pinned:
             return ModelVersion(name, pinned, "")
         return self.registry.version_for_alias(name, CHAMPION_ALIAS)
+
+    def _vocabulary(self) -> list[str] | None:
+        served = self.served
+        return served.model.vocabulary.tolist() if served else None
 
     def _watch(self) -> None:
         while True:
@@ -141,14 +155,15 @@ class SeldonRecommender:
         ranked = served.model.recommend(list(request.items), spare + len(request.hidden), request.excludes_session)
         if request.hidden:
             ranked = [(item, score) for item, score in ranked if item not in request.hidden]
-        features = self.features.items([item for item, _ in ranked])
-        if features is not None:
-            ranked = [(item, score) for item, score in ranked if _allowed(features[item], request.category)]
+        snapshot = self.attributes.snapshot
+        if snapshot is not None:
+            ranked = [(item, score) for item, score in ranked if _allowed(snapshot.items.get(item), request.category)]
         ranked = ranked[: request.k]
+        features = self.attributes.status(snapshot)
         data = {
             "items": [item for item, _ in ranked],
             "scores": [round(score, 6) for _, score in ranked],
-            "features": "online" if features is not None else "fallback",
+            "features": features,
         }
         latency_ms = (time.perf_counter() - started) * 1000
         if self.predictions:
@@ -158,17 +173,25 @@ class SeldonRecommender:
         metrics = [{"type": "TIMER", "key": "kaizen_predict_seconds", "value": latency_ms}]  # ms, exposed in s
         if served.version.isdigit():  # MLflow's versions are; a hand-pinned one might not be
             metrics.append({"type": "GAUGE", "key": "kaizen_served_model_version", "value": float(served.version)})
-        if features is None:
+        if snapshot is None:
             metrics.append({"type": "COUNTER", "key": "kaizen_feature_fallbacks_total", "value": 1})
+        else:
+            metrics.append({"type": "GAUGE", "key": "kaizen_item_attributes_age_seconds", "value": snapshot.age_s()})
+        if features == STALE:
+            metrics.append({"type": "COUNTER", "key": "kaizen_stale_feature_answers_total", "value": 1})
         for metric in metrics:  # the version that answered: dashboards split by it
             metric["tags"] = {"model_version": served.version}
         return served, data, metrics
 
     def health_status(self) -> dict:
+        """Ready when a model is served with item attributes within their staleness bound."""
         served = self.served
         if served is None:
             raise SeldonMicroserviceException(self.last_error or "loading", status_code=503, reason="MODEL_NOT_READY")
-        return {"model_version": served.version}
+        problem = self.attributes.problem()
+        if problem:
+            raise SeldonMicroserviceException(problem, status_code=503, reason="FEATURES_NOT_READY")
+        return {"model_version": served.version, "item_attributes_age_s": round(self.attributes.snapshot.age_s(), 1)}
 
     def tags(self) -> dict:
         return self._tags(self.served)
@@ -177,6 +200,18 @@ class SeldonRecommender:
         return {"model_name": self.settings.model_name, "model_version": served.version if served else ""}
 
 
-def _allowed(item: Item, category: str | None) -> bool:
-    """The catalogue's rules: available, and in the requested category if there is one."""
+def _allowed(item: Item | None, category: str | None) -> bool:
+    """The catalogue's rules: available, and in the requested category if there is one. An
+    item the snapshot does not hold yet (a new model's, until the next refresh) has no rule
+    against it, but cannot be shown as in a category."""
+    if item is None:
+        return category is None
     return item.available and (category is None or item.category == category)
+
+
+def _shared_dir() -> str:
+    """A private directory for the item-attribute snapshot, shared by the server's processes
+    (made before seldon-core forks them), removed when the process that made it exits."""
+    path, owner = tempfile.mkdtemp(prefix="kaizen-model-server-"), os.getpid()
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(path, ignore_errors=True))
+    return path

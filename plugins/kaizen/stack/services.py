@@ -17,6 +17,9 @@ import requests
 from kaizen.config import Settings
 from kaizen.db_urls import redact, sqlalchemy_url
 from kaizen.errors import StackError
+from kaizen.features import feature_server
+from kaizen.features import health as feature_server_health
+from kaizen.serving import health as model_server_health
 from kaizen.stack.airflow import airflow_command
 from kaizen.stack.postgres import PrivateCluster
 from kaizen.stack.supervisor import Program
@@ -95,7 +98,7 @@ def services(
                 },
                 priority=20,
             ),
-            lambda: _http_health(f"{settings.mlflow_tracking_uri}/health"),
+            lambda: _mlflow_health(settings.mlflow_tracking_uri),
             settings.mlflow_tracking_uri,
         ),
         Service(
@@ -137,26 +140,8 @@ def services(
         ),
         Service(
             "feature-server",
-            Program(
-                "feature-server",
-                [
-                    str(bin_dir / "feast"),
-                    "-c",
-                    str(settings.home / "feast"),
-                    "serve",
-                    "-h",
-                    settings.host,
-                    "-p",
-                    str(settings.feature_server_port),
-                    "--workers",
-                    "1",
-                    "--no-access-log",
-                    "--registry_ttl_sec",
-                    "5",
-                ],
-                priority=35,
-            ),
-            lambda: _http_health(f"{settings.feature_server_url}/health"),
+            Program("feature-server", feature_server.command(settings, registry_ttl_s=5), priority=35),
+            lambda: feature_server_health.check(settings.feature_server_url),
             settings.feature_server_url,
         ),
         Service(
@@ -167,7 +152,7 @@ def services(
                 env=serving_env,
                 priority=40,
             ),
-            lambda: _model_server_health(settings.model_server_url),
+            lambda: model_server_health.check(settings.model_server_url),
             settings.model_server_url,
         ),
     ]
@@ -181,10 +166,11 @@ def _postgres_health(admin_url: str) -> str:
         conn.close()
 
 
-def _http_health(url: str) -> str:
-    response = requests.get(url, timeout=3)
+def _mlflow_health(url: str) -> str:
+    """MLflow's ``/health`` answers 200 without its database; a registry search needs it."""
+    response = requests.get(f"{url}/api/2.0/mlflow/registered-models/search", params={"max_results": 1}, timeout=3)
     if response.status_code != 200:
-        raise Unhealthy(f"{url} answered {response.status_code}")
+        raise Unhealthy(f"a registry search answered {response.status_code}: {response.text[:200]}")
     return "ok"
 
 
@@ -200,23 +186,6 @@ def _airflow_health(settings: Settings) -> Callable[[str], str]:
         return "healthy"
 
     return check
-
-
-def _model_server_health(url: str) -> str:
-    """Alive when the microservice answers; ready when it serves a registered model."""
-    requests.get(f"{url}/health/ping", timeout=3).raise_for_status()
-    response = requests.get(f"{url}/health/status", timeout=3)
-    if response.status_code != 200:
-        return "alive, not ready: " + _reason(response)
-    tags = response.json().get("meta", {}).get("tags", {})
-    return f"serving {tags.get('model_name', '?')} v{tags.get('model_version', '?')}"
-
-
-def _reason(response: requests.Response) -> str:
-    try:
-        return response.json()["status"]["info"]
-    except (ValueError, KeyError, TypeError):
-        return response.text[:200]
 
 
 def model_server_command(settings: Settings, log_level: str = "INFO") -> list[str]:
