@@ -8,7 +8,11 @@ that alternate the two servers, each request a different real RetailRocket sessi
 a rotating set (with a session id and the product page's placement for the model server).
 Figures: rps, p50 and p99 latency (medians of the rounds); errors and requests (totals);
 the share of the model server's answers that had the catalogue's filters applied (from its
-``/metrics``: answers less ``kaizen_feature_fallbacks_total``); server RSS.
+``/metrics``: answers less ``kaizen_feature_fallbacks_total``) and the share filtered by
+attributes within their staleness bound (less ``kaizen_stale_feature_answers_total``); the
+item attributes' age, sampled from ``/metrics`` every second under load (median and max);
+server RSS. Then a soak: SOAK_S of load at concurrency 8, the model server's RSS after one
+minute and at the end (their ratio: memory must not grow with the sessions served).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +44,7 @@ DURATION_S = 6
 REPEATS = 3  # rounds alternate the two servers, so machine noise hits both; figures are medians
 WARMUP_S = 2
 SESSIONS = 2000  # different real session prefixes, sent in turn
+SOAK_S = 300
 
 
 def _wait(url: str, log: Path, timeout_s: float = 120) -> None:
@@ -128,15 +134,41 @@ def _wrk(url: str, script: Path, concurrency: int, duration_s: int = DURATION_S)
     }
 
 
-def _answers(metrics_url: str) -> tuple[float, float]:
-    """(answers, answers without online features) the model server has counted so far."""
+def _metric_values(text: str, name: str) -> list[float]:
+    return [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name)]
+
+
+def _answers(metrics_url: str) -> tuple[float, float, float]:
+    """(answers, unfiltered answers, answers with stale filters) the model server counted so far."""
     time.sleep(1.5)  # its workers publish once a second (kaizen.serving.seldon_metrics)
     text = requests.get(metrics_url, timeout=5).text
+    return tuple(
+        sum(_metric_values(text, name))
+        for name in (
+            "kaizen_predict_seconds_count",
+            "kaizen_feature_fallbacks_total",
+            "kaizen_stale_feature_answers_total",
+        )
+    )
 
-    def total(name: str) -> float:
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
-    return total("kaizen_predict_seconds_count"), total("kaizen_feature_fallbacks_total")
+class AgeSampler:
+    """The item attributes' age, as the model server's workers last reported it, every second."""
+
+    def __init__(self, metrics_url: str):
+        self.metrics_url, self.ages, self._stop = metrics_url, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            text = requests.get(self.metrics_url, timeout=5).text
+            self.ages.extend(_metric_values(text, "kaizen_item_attributes_age_seconds"))
+
+    def stop(self) -> list[float]:
+        self._stop.set()
+        self._thread.join()
+        return self.ages
 
 
 def _model_server_rss_mb() -> float:
@@ -149,6 +181,23 @@ def _model_server_rss_mb() -> float:
 def _ms(text: str) -> float:
     value, unit = float(re.match(r"[\d.]+", text).group()), re.search(r"[a-z]+$", text).group()
     return value * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def _soak(url: str, script: Path) -> dict[str, float]:
+    """RSS after the first minute of load and at the end of SOAK_S: memory must level off."""
+    print(f"  soak: {SOAK_S} s at c8", flush=True)
+    _wrk(url, script, 8, 60)
+    after_1_min = _model_server_rss_mb()
+    result = _wrk(url, script, 8, SOAK_S - 60)
+    at_end = _model_server_rss_mb()
+    print(f"  soak: RSS {after_1_min:.0f} MB after 1 min, {at_end:.0f} MB after {SOAK_S} s", flush=True)
+    return {
+        "soak_s": float(SOAK_S),
+        "soak_rss_after_1_min_mb": round(after_1_min, 1),
+        "soak_rss_at_end_mb": round(at_end, 1),
+        "soak_rss_growth_ratio": round(at_end / after_1_min, 3),
+        "soak_errors": result["errors"],
+    }
 
 
 def run() -> dict:
@@ -206,6 +255,7 @@ def run() -> dict:
             _wrk(url, script, 8, WARMUP_S)
         metrics_url = f"http://{stack.host}:{stack.serving_metrics_port}/metrics"
         rounds: dict[tuple[str, str, int], list[float]] = {}
+        sampler = AgeSampler(metrics_url)
         for round_ in range(REPEATS):
             for prefix, (url, script) in targets.items():
                 for c in CONCURRENCY:
@@ -213,16 +263,24 @@ def run() -> dict:
                     result = _wrk(url, script, c)
                     if before:
                         after = _answers(metrics_url)
-                        answered, unfiltered = after[0] - before[0], after[1] - before[1]
+                        answered, unfiltered, stale = (a - b for a, b in zip(after, before, strict=True))
                         result["filtered_share"] = 1 - unfiltered / answered if answered else 0.0
+                        result["fresh_filter_share"] = 1 - (unfiltered + stale) / answered if answered else 0.0
                     for name, value in result.items():
                         rounds.setdefault((prefix, name, c), []).append(value)
                     print(f"  round {round_ + 1}/{REPEATS} {prefix or 'seldon_'}c{c}: {result}", flush=True)
         for (prefix, name, c), values in rounds.items():
             total = name in ("errors", "requests")  # counts add up over rounds; the rest are medians
             figures[f"{prefix}{name}_c{c}"] = round(sum(values) if total else statistics.median(values), 3)
+        ages = sampler.stop()
+        figures["item_attributes_age_p50_s"] = round(statistics.median(ages), 2)
+        figures["item_attributes_age_max_s"] = round(max(ages), 2)
+        figures["item_attributes_max_age_bound_s"] = stack.item_max_age_s
         figures["rss_mb"] = round(_model_server_rss_mb(), 1)
         figures["mlflow_serve_rss_mb"] = round(_rss_mb(pyfunc), 1)
+        _stop(pyfunc)
+        processes.remove(pyfunc)
+        figures.update(_soak(targets[""][0], targets[""][1]))
     finally:
         for process in processes:
             _stop(process)
