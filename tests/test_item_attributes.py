@@ -103,7 +103,7 @@ def test_a_snapshot_is_fresh_until_its_bound_then_stale_but_kept(server, tmp_pat
     FakeFeatureServer.body = b"not json"  # the feature source fails: the snapshot stays
     items.refresh(lambda: ["a", "b"])
     assert items.snapshot is snapshot and "get-online-features" in items.last_error
-    monkeypatch.setattr(time, "time", lambda: snapshot.loaded_at + 11)
+    monkeypatch.setattr(time, "monotonic", lambda: snapshot.loaded_at + 11)
     assert items.status(snapshot) == STALE
     problem = items.problem()
     assert problem.startswith("item attributes 11 s old (bound 10 s") and "get-online-features" in problem
@@ -147,3 +147,21 @@ def test_an_unchanged_refresh_shares_only_the_load_time(server, tmp_path):
     sibling.refresh(lambda: ["a", "b"])
     assert (tmp_path / item_attributes.ITEMS_FILE).stat().st_mtime_ns == written  # not parsed again
     assert sibling.snapshot.items is first.items and sibling.snapshot.loaded_at > first.loaded_at
+
+
+def test_start_waits_briefly_for_a_first_snapshot_and_never_fails_a_boot(server, tmp_path):
+    """A worker boots within gunicorn's timeout with the feature server down, and loads once it is up."""
+    absent = attributes("http://127.0.0.1:9", tmp_path / "absent")
+    (tmp_path / "absent").mkdir()
+    started = time.monotonic()
+    absent.start(lambda: ["a"])
+    assert time.monotonic() - started < item_attributes.BOOT_WAIT_S + 1 and absent.snapshot is None
+    absent.url = server  # the feature server comes up
+    deadline = time.monotonic() + 5
+    while absent.snapshot is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert absent.snapshot.items == {"a": Item(True, "c-a")}
+
+    present = attributes(server, tmp_path)
+    present.start(lambda: ["b"])
+    assert present.snapshot.items == {"b": Item(False, "c-b")}  # loaded before start returned

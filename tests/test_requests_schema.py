@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kaizen.errors import BadRequest
-from kaizen.serving.requests_schema import MAX_ITEMS, parse_request
+from kaizen.serving.requests_schema import MAX_ID_LENGTH, MAX_ITEMS, parse_request
 
 
 def test_json_data_request():
@@ -46,6 +46,10 @@ def test_ndarray_row_request():
         ({"items": [""]}, "every item id"),
         ({"items": [None]}, "every item id"),
         ({"items": [1.5]}, "every item id"),
+        ({"items": ["1" * (MAX_ID_LENGTH + 1)]}, "at most 200 characters"),
+        ({"items": ["\ud800"]}, "every item id"),  # a lone surrogate: valid JSON, not storable text
+        ({"items": ["1"], "session_id": "s" * (MAX_ID_LENGTH + 1)}, "session_id must be"),
+        ({"items": ["1"], "session_id": "\udfff"}, "session_id must be"),
         ({"items": ["1"], "k": 0}, "k must be an integer"),
         ({"items": ["1"], "k": 101}, "k must be an integer"),
         ({"items": ["1"], "k": "20"}, "k must be an integer"),

@@ -117,6 +117,10 @@ def test_the_fast_path_and_flask_answer_alike(stack, e2e_run):
     assert fast.json()["meta"]["tags"] == flask.json()["meta"]["tags"]
     assert fast.headers["Content-Type"] == flask.headers["Content-Type"] == "application/json"
     assert "Access-Control-Allow-Origin" in flask.headers
+    chunked = requests.post(  # no Content-Length: Flask reads it
+        url, data=iter([json.dumps(body).encode()]), headers={"Content-Type": "application/json"}, timeout=5
+    )
+    assert chunked.status_code == 200 and chunked.json()["jsonData"] == fast.json()["jsonData"]
     bad = {"jsonData": {"items": ["1"], "k": 0}}
     for headers in ({}, {"Origin": "https://shop.example"}):
         answer = requests.post(url, json=bad, headers=headers, timeout=5)
@@ -253,7 +257,6 @@ def test_an_unavailable_item_leaves_answers_within_the_bound_and_stays_out_throu
     import pandas as pd
     from feast import FeatureStore
 
-    from kaizen.features.repo_config import repo_dir
     from kaizen.stack.supervisor import Supervisor
 
     url = f"{stack.model_server_url}/api/v1.0/predictions"
@@ -274,7 +277,7 @@ def test_an_unavailable_item_leaves_answers_within_the_bound_and_stays_out_throu
     assert before["features"] == "online"
     gone = before["items"][0]
 
-    store = FeatureStore(repo_path=str(repo_dir(stack)))
+    store = FeatureStore(repo_path=str(stack.feast_repo_dir))
     fields = ["category_id", "price", "available", "first_seen"]
     row = store.get_online_features(
         features=[f"item_catalog:{f}" for f in fields], entity_rows=[{"item_id": gone}]
@@ -309,6 +312,49 @@ def test_an_unavailable_item_leaves_answers_within_the_bound_and_stays_out_throu
         write(True)
     back, _ = wait_for(lambda a: a["items"] == before["items"], stack.item_max_age_s * 2)
     assert back["items"] == before["items"]
+
+
+def test_a_model_server_started_without_the_feature_server_serves_and_says_so(stack, e2e_run):
+    """It boots, answers unfiltered ("fallback") and not ready, and filters once the feature
+    server is back, with nothing restarted by hand."""
+    import time
+
+    from kaizen.stack.supervisor import Supervisor
+
+    url = f"{stack.model_server_url}/api/v1.0/predictions"
+    body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
+
+    def answer_when(predicate, timeout_s: float = 60) -> requests.Response:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                response = requests.post(url, json=body, timeout=5)
+                if predicate(response) or time.monotonic() > deadline:
+                    return response
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.3)
+
+    supervisor = Supervisor(stack.home)
+    supervisor.stop("feature-server")
+    try:
+        supervisor.stop("model-server")
+        supervisor.start("model-server")
+        unfiltered = answer_when(lambda r: r.status_code == 200)
+        assert unfiltered.status_code == 200 and unfiltered.json()["jsonData"]["features"] == "fallback"
+        assert len(unfiltered.json()["jsonData"]["items"]) == 10
+        status = requests.get(f"{stack.model_server_url}/health/status", timeout=5)
+        assert status.status_code == 503 and status.json()["status"]["reason"] == "FEATURES_NOT_READY"
+        assert "never loaded" in status.json()["status"]["info"]
+    finally:
+        supervisor.start("feature-server")
+    filtered = answer_when(lambda r: r.status_code == 200 and r.json()["jsonData"]["features"] == "online")
+    assert filtered.json()["jsonData"]["features"] == "online"
+    ready_by = time.monotonic() + 5  # every worker: the others read the loader's snapshot within a second
+    while requests.get(f"{stack.model_server_url}/health/status", timeout=5).status_code != 200:
+        assert time.monotonic() < ready_by, "a worker stayed not ready with the feature server back"
+        time.sleep(0.2)
 
 
 def test_a_postgresql_restart_under_load_is_seen_by_every_health_check_and_needs_no_hand(stack, stack_env, e2e_run):

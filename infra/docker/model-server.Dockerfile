@@ -31,10 +31,10 @@ ENV PREDICTIVE_UNIT_HTTP_SERVICE_PORT=9000 \
 USER seldon
 WORKDIR /home/seldon
 EXPOSE 9000 5001 6000
-# Liveness only: /health/status answers 200 once a model is served, which needs a registered
-# @champion; /health/ping answers as soon as the microservice is up.
+# Healthy while it waits for a first @champion; unhealthy when its item attributes went stale
+# (a lost feature server or database) or it does not answer.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=30 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/ping' % os.environ['PREDICTIVE_UNIT_HTTP_SERVICE_PORT'], timeout=2)"]
+    CMD python -m kaizen.serving.health "http://127.0.0.1:${PREDICTIVE_UNIT_HTTP_SERVICE_PORT}"
 # seldon-core-microservice through kaizen's launcher, which binds to KAIZEN_HOST (all interfaces
 # inside the container; the engine decides what is published).
 CMD ["python", "-m", "kaizen.serving.microservice", "kaizen.serving.seldon_model.SeldonRecommender", "--service-type", "MODEL", "--log-level", "INFO"]

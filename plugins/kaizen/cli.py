@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from kaizen.config import Settings
+from kaizen.features.feature_server import REGISTRY_TTL_S
 
 
 def _settings() -> Settings:
@@ -97,7 +98,9 @@ def compose_env(path: Path) -> None:
 
 
 @main.command("feature-server")
-@click.option("--registry-ttl", default=60, show_default=True, help="Seconds between reads of Feast's registry.")
+@click.option(
+    "--registry-ttl", default=REGISTRY_TTL_S, show_default=True, help="Seconds between reads of Feast's registry."
+)
 def feature_server(registry_ttl: int) -> None:
     """Run Feast's feature server (feast serve) on KAIZEN_HOST:KAIZEN_FEATURE_SERVER_PORT
     over this stack's feature repository (containers run this; `kaizen up` starts it itself)."""

@@ -23,6 +23,9 @@ from kaizen.errors import ConfigError
 STACK_ENV_FILE = "stack.env"
 ONLINE_STORES = ("postgres", "redis")
 CHAMPION_ALIAS = "champion"  # the registry alias the model server serves
+# The Feast feature service the model server filters with (kaizen.features.definitions);
+# here because neither the serving environment nor a health probe may import Feast.
+SERVING_FEATURE_SERVICE = "serving_v1"
 # The checkout this package runs from (plugins/kaizen/config.py -> the repository root).
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

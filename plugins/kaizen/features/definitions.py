@@ -18,6 +18,7 @@ from pathlib import Path
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
 from feast.types import Bool, Float64, Int64, String, UnixTimestamp
 
+from kaizen.config import SERVING_FEATURE_SERVICE
 from kaizen.features.tables import (
     BOOL,
     FLOAT64,
@@ -76,8 +77,8 @@ def services(fv: dict[str, FeatureView]) -> dict[str, FeatureService]:
             description="Item popularity, conversion and catalogue features: candidate re-ranking and business rules.",
             tags={"version": "1"},
         ),
-        "serving_v1": FeatureService(
-            name="serving_v1",
+        SERVING_FEATURE_SERVICE: FeatureService(
+            name=SERVING_FEATURE_SERVICE,
             features=[fv["item_catalog"][["available", "category_id"]]],
             description="What the model server's business rules read per request: availability and category.",
             tags={"version": "1"},

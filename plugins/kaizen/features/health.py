@@ -17,15 +17,14 @@ import urllib.error
 import urllib.request
 
 from kaizen import probes
+from kaizen.config import SERVING_FEATURE_SERVICE, Settings
 
 PROBE_ITEM = "kaizen-health-probe"
-SERVICE = "serving_v1"  # kaizen.features.definitions; importing it would load Feast in every probe
-DEFAULT_URL = "http://127.0.0.1:6566"
 
 
-def check(url: str = DEFAULT_URL, timeout_s: float = 3.0) -> str:
+def check(url: str, timeout_s: float = 3.0) -> str:
     """ "ok", or raises ``RuntimeError`` saying why the online store cannot be read."""
-    body = json.dumps({"feature_service": SERVICE, "entities": {"item_id": [PROBE_ITEM]}}).encode()
+    body = json.dumps({"feature_service": SERVING_FEATURE_SERVICE, "entities": {"item_id": [PROBE_ITEM]}}).encode()
     request = urllib.request.Request(
         url.rstrip("/") + "/get-online-features", data=body, headers={"Content-Type": "application/json"}
     )
@@ -35,7 +34,7 @@ def check(url: str = DEFAULT_URL, timeout_s: float = 3.0) -> str:
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode(errors="replace").strip()
         if exc.code == 404 and "FeatureServiceNotFound" in detail:  # before the first `feast apply`
-            return f"ok, {SERVICE} not applied yet"
+            return f"ok, {SERVING_FEATURE_SERVICE} not applied yet"
         raise RuntimeError(f"online read answered {exc.code}: {detail}") from exc
     except (OSError, ValueError) as exc:
         raise RuntimeError(f"online read failed: {exc}") from exc
@@ -43,4 +42,4 @@ def check(url: str = DEFAULT_URL, timeout_s: float = 3.0) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(probes.run(check, DEFAULT_URL, "feature server"))
+    sys.exit(probes.run(check, Settings.from_env().feature_server_url, "feature server"))

@@ -94,13 +94,9 @@ def render_config(settings: Settings, *, project: str = PROJECT) -> dict:
     }
 
 
-def repo_dir(settings: Settings) -> Path:
-    return settings.feast_repo_dir
-
-
 def write_config(settings: Settings, *, repo_path: Path | None = None, project: str = PROJECT) -> Path:
     """Write ``feature_store.yaml`` (to ``$KAIZEN_HOME/feast``): for the SDK, the CLI and ``feast serve``."""
-    path = Path(repo_path) if repo_path else repo_dir(settings)
+    path = Path(repo_path) if repo_path else settings.feast_repo_dir
     path.mkdir(parents=True, exist_ok=True)
     config_file = path / "feature_store.yaml"
     config_file.touch(mode=0o600, exist_ok=True)  # it carries passwords

@@ -30,11 +30,15 @@ from typing import NamedTuple
 
 import requests
 
+from kaizen.config import SERVING_FEATURE_SERVICE
+
 log = logging.getLogger(__name__)
 
-SERVING_SERVICE = "serving_v1"  # defined in kaizen.features.definitions (Feast is not in this env)
 FETCH_CHUNK = 500  # items per feature-server request: the cheapest size for feast serve (bench/serving.py)
-FETCH_TIMEOUT_S = 10.0  # per chunk; one takes ~40 ms, so this only catches a stuck feature server
+FETCH_TIMEOUT_S = 5.0  # per chunk; one takes ~20 ms, so this only catches a stuck feature server
+# How long a worker, while it boots, waits for the first snapshot (its own or a sibling's)
+# before taking requests: well inside gunicorn's boot timeout (seldon-core's 5 s).
+BOOT_WAIT_S = 2.0
 # Shared by a model server's processes: the items (rewritten only when they change, so the
 # siblings parse them only then), when they were last loaded, the loader's last error.
 ITEMS_FILE, LOADED_AT_FILE, ERROR_FILE, LOCK_FILE = "items.json", "loaded_at.txt", "error.txt", "loader.lock"
@@ -55,10 +59,10 @@ class FeatureSourceError(Exception):
 @dataclass(frozen=True)
 class Snapshot:
     items: dict[str, Item]
-    loaded_at: float  # time.time(): compared across processes
+    loaded_at: float  # time.monotonic(): one clock for every process of the host, never set back
 
     def age_s(self) -> float:
-        return max(0.0, time.time() - self.loaded_at)
+        return max(0.0, time.monotonic() - self.loaded_at)
 
 
 def fetch(url: str, item_ids: Sequence[str], http: requests.Session | None = None) -> dict[str, Item]:
@@ -71,7 +75,7 @@ def fetch(url: str, item_ids: Sequence[str], http: requests.Session | None = Non
         try:
             response = http.post(
                 endpoint,
-                json={"feature_service": SERVING_SERVICE, "entities": {"item_id": chunk}},
+                json={"feature_service": SERVING_FEATURE_SERVICE, "entities": {"item_id": chunk}},
                 timeout=FETCH_TIMEOUT_S,
             )
             response.raise_for_status()
@@ -107,23 +111,21 @@ class ItemAttributes:
 
     def start(self, vocabulary: Callable[[], Sequence[str] | None]) -> None:
         """Refresh in a thread of this process; ``vocabulary`` names the items to load (the
-        served model's) or None while there is no model."""
-        self.refresh(vocabulary)
-        # A sibling may be loading the first snapshot right now: wait for it rather than
-        # answer the first requests unfiltered.
-        deadline = time.monotonic() + FETCH_TIMEOUT_S
-        while self.snapshot is None and not self._loads() and vocabulary() is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-            self.refresh(vocabulary)
+        served model's) or None while there is no model. Waits up to BOOT_WAIT_S for a first
+        snapshot rather than answer the first requests unfiltered, and never raises: a
+        worker must boot with the feature server down."""
         threading.Thread(target=self._run, args=(vocabulary,), name="item-attributes", daemon=True).start()
+        deadline = time.monotonic() + BOOT_WAIT_S
+        while self.snapshot is None and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _run(self, vocabulary) -> None:
         while True:
-            time.sleep(self.refresh_s if self._loads() else min(1.0, self.refresh_s))
             try:
                 self.refresh(vocabulary)
             except Exception:  # the thread must outlive any one failure, or the snapshot ages forever
                 log.exception("refreshing item attributes failed")
+            time.sleep(self.refresh_s if self._loads() else min(1.0, self.refresh_s))
 
     def refresh(self, vocabulary: Callable[[], Sequence[str] | None]) -> None:
         """Load from the feature server if this process is the loader, else read the loader's file."""
@@ -142,7 +144,7 @@ class ItemAttributes:
             items = self.snapshot.items  # unchanged: the siblings keep theirs too
         else:
             self._write_items(items)
-        self.snapshot = Snapshot(items, time.time())
+        self.snapshot = Snapshot(items, time.monotonic())
         _replace(self.share_dir / LOADED_AT_FILE, repr(self.snapshot.loaded_at))
         if self.last_error:
             log.info("item attributes loaded again (%d items)", len(items))
@@ -182,6 +184,7 @@ class ItemAttributes:
                 os.close(fd)
                 return False
             self._lock_fd = fd
+            _replace(self.share_dir / ERROR_FILE, "")  # the previous loader's error went with it
             log.info("process %d loads item attributes for this model server", os.getpid())
         return True
 
@@ -210,7 +213,7 @@ class ItemAttributes:
 
     def _set_error(self, error: str) -> None:
         if error != self.last_error:
-            (self.share_dir / ERROR_FILE).write_text(error)
+            _replace(self.share_dir / ERROR_FILE, error)
         self.last_error = error
 
     def _shared_error(self) -> str:

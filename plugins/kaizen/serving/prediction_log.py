@@ -79,7 +79,7 @@ class PredictionLog:
                     conn = psycopg2.connect(self.db_url, connect_timeout=3)
                 with conn, conn.cursor() as cur:
                     cur.copy_expert(COPY, io.StringIO("".join(batch)))
-            except psycopg2.Error as exc:
+            except Exception as exc:  # the thread must outlive any batch, or every later answer goes unlogged
                 self.dropped += len(batch)
                 log.warning("prediction log unavailable, %d entries dropped so far: %s", self.dropped, exc)
                 conn = None

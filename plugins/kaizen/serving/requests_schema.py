@@ -9,6 +9,8 @@ from kaizen.errors import BadRequest
 
 MAX_ITEMS = 200  # a session prefix longer than this is a client bug, not a shopper
 MAX_K = 100
+MAX_ID_LENGTH = 200  # characters of an item, session or category id: longer is a client bug
+ID_RULE = f"a non-empty string of at most {MAX_ID_LENGTH} characters, or an integer"
 DEFAULT_K = 20
 FIELDS = ("items", "k", "exclude_seen", "session_id", "category", "placement")
 # Where the answer is shown decides what it must leave out (docs/deployment.md). Without a
@@ -72,7 +74,7 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
     if len(items) > MAX_ITEMS:
         raise BadRequest(f"items has {len(items)} entries; at most {MAX_ITEMS}")
     if not all(_valid_id(i) for i in items):
-        raise BadRequest("every item id must be a non-empty string or an integer")
+        raise BadRequest(f"every item id must be {ID_RULE}")
     # JSON numbers arrive as floats through protobuf's Struct: 20.0 is 20, 20.5 is not.
     if isinstance(k, float) and k.is_integer():
         k = int(k)
@@ -81,9 +83,9 @@ def parse_request(payload, exclude_seen_default: bool = False) -> RecommendReque
     if not isinstance(exclude_seen, bool):
         raise BadRequest("exclude_seen must be true or false")
     if session_id is not None and not _valid_id(session_id):
-        raise BadRequest("session_id must be a non-empty string or an integer")
+        raise BadRequest(f"session_id must be {ID_RULE}")
     if category is not None and not _valid_id(category):
-        raise BadRequest("category must be a non-empty string or an integer")
+        raise BadRequest(f"category must be {ID_RULE}")
     if placement is not None and placement not in PLACEMENTS:
         raise BadRequest(f"placement must be one of {', '.join(PLACEMENTS)}")
     if placement == "category_page" and category is None:
@@ -106,7 +108,7 @@ def _optional_id(value) -> str | None:
 
 def _valid_id(item) -> bool:
     if isinstance(item, str):
-        return bool(item.strip())
+        return bool(item.strip()) and len(item) <= MAX_ID_LENGTH and _is_text(item)
     if isinstance(item, float):
         return item.is_integer()
     return isinstance(item, int) and not isinstance(item, bool)
@@ -117,3 +119,12 @@ def _item_id(item) -> str:
     if isinstance(item, float) and item.is_integer():
         return str(int(item))
     return str(item)
+
+
+def _is_text(value: str) -> bool:
+    """Encodable as UTF-8: JSON can carry a lone surrogate (\\ud800) that no database can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -42,6 +42,7 @@ from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.errors import BadRequest
 from kaizen.models import Recommender, load_model
 from kaizen.registry.client import MODEL_ARTIFACT, ModelVersion, RegistryClient
+from kaizen.serving.health import FEATURES_NOT_READY, MODEL_NOT_READY
 from kaizen.serving.item_attributes import STALE, Item, ItemAttributes
 from kaizen.serving.prediction_log import PredictionLog
 from kaizen.serving.requests_schema import parse_request
@@ -143,7 +144,7 @@ class SeldonRecommender:
         served = self.served
         if served is None:
             raise SeldonMicroserviceException(
-                f"no model to serve: {self.last_error}", status_code=503, reason="MODEL_NOT_READY"
+                f"no model to serve: {self.last_error}", status_code=503, reason=MODEL_NOT_READY
             )
         try:
             request = parse_request(payload, exclude_seen_default=self.settings.exclude_seen)
@@ -187,10 +188,10 @@ class SeldonRecommender:
         """Ready when a model is served with item attributes within their staleness bound."""
         served = self.served
         if served is None:
-            raise SeldonMicroserviceException(self.last_error or "loading", status_code=503, reason="MODEL_NOT_READY")
+            raise SeldonMicroserviceException(self.last_error or "loading", status_code=503, reason=MODEL_NOT_READY)
         problem = self.attributes.problem()
         if problem:
-            raise SeldonMicroserviceException(problem, status_code=503, reason="FEATURES_NOT_READY")
+            raise SeldonMicroserviceException(problem, status_code=503, reason=FEATURES_NOT_READY)
         return {"model_version": served.version, "item_attributes_age_s": round(self.attributes.snapshot.age_s(), 1)}
 
     def tags(self) -> dict:
