@@ -1,4 +1,5 @@
-"""The prediction log's COPY rows reach PostgreSQL exactly as answered, whatever the ids hold."""
+"""The prediction log's COPY rows reach PostgreSQL exactly as answered, whatever the ids hold,
+and none is lost while the database is away."""
 
 import time
 
@@ -56,3 +57,37 @@ def test_a_nul_byte_is_stored_as_the_replacement_character(logged):
     log, rows = logged
     log.record("s\0", ["a\0b"], ["c"], "kaizen-recommender", "3", 1.0)
     assert rows(1)[0][:2] == ("s\ufffd", ["a\ufffdb"])
+
+
+def test_rows_wait_while_the_database_is_unreachable_and_none_is_lost(logged, kaizen_db, pg_admin_url):
+    """What a restart does: connections cut, new ones refused for a while; then every row arrives."""
+    log, rows = logged
+    name = psycopg2.extensions.parse_dsn(kaizen_db)["dbname"]
+
+    def admin(sql: str) -> None:
+        conn = psycopg2.connect(pg_admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.close()
+
+    log.record("s-before", ["a"], ["b"], "m", "1", 1.0)
+    assert len(rows(1)) == 1  # connected
+    admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    try:
+        for n in range(50):
+            log.record(f"s-{n}", ["a"], ["b"], "m", "1", 1.0)
+        time.sleep(0.5)  # several failed flushes
+    finally:
+        admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert [row[0] for row in rows(51)] == ["s-before"] + [f"s-{n}" for n in range(50)]
+    assert log.dropped == 0
+
+
+def test_a_full_queue_drops_new_rows_and_counts_them(kaizen_db):
+    migrate(kaizen_db)
+    log = PredictionLog(kaizen_db, max_pending=2, flush_s=60)  # nothing is sent during the test
+    for n in range(5):
+        log.record(f"s-{n}", ["a"], ["b"], "m", "1", 1.0)
+    assert log.newly_dropped() == 3 and log.newly_dropped() == 0

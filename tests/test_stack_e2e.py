@@ -360,22 +360,35 @@ def test_a_model_server_started_without_the_feature_server_serves_and_says_so(st
 def test_a_postgresql_restart_under_load_is_seen_by_every_health_check_and_needs_no_hand(stack, stack_env, e2e_run):
     """PostgreSQL goes away under load: every component's health check says so, answers keep
     the last snapshot's filters, and once PostgreSQL is back answers are fresh again within
-    the staleness bound with nothing restarted by hand."""
+    the staleness bound, and every answer reaches the prediction log, with nothing restarted
+    by hand."""
+    import itertools
     import threading
     import time
+
+    import psycopg2
 
     from kaizen.stack.supervisor import Supervisor
 
     url = f"{stack.model_server_url}/api/v1.0/predictions"
     answers: list[tuple[float, int, str]] = []  # (when, HTTP status, features)
     stop = threading.Event()
+    sessions = itertools.count()
 
     def load() -> None:
         http = requests.Session()
         while not stop.is_set():
-            response = http.post(url, json={"jsonData": {"items": ["461686", "257040"], "k": 10}}, timeout=10)
+            body = {"jsonData": {"items": ["461686", "257040"], "k": 10, "session_id": f"pg-restart-{next(sessions)}"}}
+            response = http.post(url, json=body, timeout=10)
             features = response.json()["jsonData"]["features"] if response.status_code == 200 else ""
             answers.append((time.monotonic(), response.status_code, features))
+
+    def logged() -> int:
+        with psycopg2.connect(stack.kaizen_db_url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(DISTINCT session_id) FROM prediction_log WHERE session_id LIKE 'pg-restart-%'")
+            count = cur.fetchone()[0]
+        conn.close()
+        return count
 
     def failing() -> set[str]:
         lines = run_kaizen(stack_env, "status").stdout.splitlines()
@@ -410,6 +423,10 @@ def test_a_postgresql_restart_under_load_is_seen_by_every_health_check_and_needs
     fresh_after_s = min(when for when, _, features in answers if when > back_at and features == "online") - back_at
     assert fresh_after_s <= stack.item_max_age_s
     assert not failing()
+    logged_by = time.monotonic() + 30  # rows kept through the outage are sent once a second
+    while logged() < len(answers) and time.monotonic() < logged_by:
+        time.sleep(1)
+    assert logged() == len(answers)  # not one answer lost to the restart
 
 
 def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):

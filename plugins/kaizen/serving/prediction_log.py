@@ -4,8 +4,11 @@ A request formats its row as a line of ``COPY`` text (a few microseconds) and ap
 an in-memory queue; a background thread sends what has queued once a second with one
 ``COPY``, which psycopg2 streams without Python work per row. (``execute_values`` built the
 SQL in Python: tens of milliseconds a second with the GIL held, the model server's worst
-latency stalls.) When the database is unreachable the batch is dropped and counted (logged
-as a warning): serving never waits on, or fails because of, its own logging.
+latency stalls.) While the database is unreachable (a restart) the unsent batch is kept and
+sent again, reconnecting, every second; rows keep queuing up to ``max_pending``, beyond
+which new rows are dropped and counted (``kaizen_prediction_log_dropped_total``). Serving
+never waits on, or fails because of, its own logging. A batch whose commit was cut off may
+be sent twice: rows are logged at least once.
 """
 
 from __future__ import annotations
@@ -49,12 +52,18 @@ def copy_line(requested_at: datetime, session_id, items, recommended, model_name
 
 
 class PredictionLog:
-    def __init__(self, db_url: str, max_queue: int = 100_000, flush_s: float = 1.0):
+    def __init__(self, db_url: str, max_pending: int = 100_000, flush_s: float = 1.0):
         self.db_url = db_url
-        self.queue: queue.Queue[str] = queue.Queue(maxsize=max_queue)
+        self.queue: queue.Queue[str] = queue.Queue(maxsize=max_pending)
         self.flush_s = flush_s
-        self.dropped = 0
+        self.dropped = 0  # rows that found the queue full, since the start
+        self._reported = 0
         threading.Thread(target=self._run, name="prediction-log", daemon=True).start()
+
+    def newly_dropped(self) -> int:
+        """Rows dropped since the last call: for a counter metric, from the request path."""
+        dropped, self._reported = self.dropped - self._reported, self.dropped
+        return dropped
 
     def record(self, session_id, items, recommended, model_name, model_version, latency_ms) -> None:
         line = copy_line(datetime.now(UTC), session_id, items, recommended, model_name, model_version, latency_ms)
@@ -66,10 +75,9 @@ class PredictionLog:
     def _run(self) -> None:
         import psycopg2
 
-        conn = None
+        conn, batch, failing = None, [], ""
         while True:
             time.sleep(self.flush_s)
-            batch = []
             while not self.queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(self.queue.get_nowait())
             if not batch:
@@ -79,7 +87,16 @@ class PredictionLog:
                     conn = psycopg2.connect(self.db_url, connect_timeout=3)
                 with conn, conn.cursor() as cur:
                     cur.copy_expert(COPY, io.StringIO("".join(batch)))
-            except Exception as exc:  # the thread must outlive any batch, or every later answer goes unlogged
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:  # unreachable: send again
+                if str(exc) != failing:  # a change of state, not every second
+                    log.warning("prediction log unavailable, keeping %d rows to send again: %s", len(batch), exc)
+                failing, conn = str(exc), None
+                continue
+            except Exception:  # rows the database refuses: sending them again cannot help
                 self.dropped += len(batch)
-                log.warning("prediction log unavailable, %d entries dropped so far: %s", self.dropped, exc)
-                conn = None
+                log.exception("the prediction log refused %d rows; dropped", len(batch))
+                batch, conn = [], None
+                continue
+            if failing:
+                log.info("prediction log reachable again")
+            batch, failing = [], ""

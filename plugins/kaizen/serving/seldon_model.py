@@ -180,6 +180,8 @@ class SeldonRecommender:
             metrics.append({"type": "GAUGE", "key": "kaizen_item_attributes_age_seconds", "value": snapshot.age_s()})
         if features == STALE:
             metrics.append({"type": "COUNTER", "key": "kaizen_stale_feature_answers_total", "value": 1})
+        if self.predictions and (dropped := self.predictions.newly_dropped()):
+            metrics.append({"type": "COUNTER", "key": "kaizen_prediction_log_dropped_total", "value": dropped})
         for metric in metrics:  # the version that answered: dashboards split by it
             metric["tags"] = {"model_version": served.version}
         return served, data, metrics
