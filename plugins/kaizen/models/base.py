@@ -29,6 +29,7 @@ class Recommender:
         self.vocabulary = np.empty(0, dtype=str)
         self.popularity = np.empty(0, dtype=np.float64)
         self._index: dict[str, int] = {}
+        self._tiebreak: np.ndarray | None = None  # depends on popularity alone: computed once
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -38,7 +39,7 @@ class Recommender:
     def fit(self, sessions: Sessions) -> Recommender:
         self.vocabulary = sessions.vocabulary
         self.popularity = np.bincount(sessions.items, minlength=sessions.n_items).astype(np.float64)
-        self._index = {}
+        self._index, self._tiebreak = {}, None
         self._fit(sessions)
         return self
 
@@ -55,8 +56,10 @@ class Recommender:
         Popularity fills the list when the model knows few neighbours; evaluation ranks by
         exactly these scores, so offline metrics measure what is served.
         """
+        if self._tiebreak is None:
+            self._tiebreak = 1e-9 * self.popularity / max(self.popularity.max(initial=0.0), 1.0)
         scores = self.scores(prefix) if len(prefix) else np.zeros(len(self.popularity))
-        return scores + 1e-9 * self.popularity / max(self.popularity.max(initial=0.0), 1.0)
+        return scores + self._tiebreak
 
     def index_of(self, item_ids: list[str]) -> tuple[np.ndarray, list[str]]:
         """Item indices for known ids, and the ids the model has never seen."""
