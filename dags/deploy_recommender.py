@@ -12,7 +12,7 @@ Params: which ``version`` (empty: the current @champion) and which ``strategy``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
@@ -31,7 +31,7 @@ from kaizen.serving.manifests import STRATEGIES
     tags=["kaizen", "serving"],
     doc_md=__doc__,
     # A failed roll-out has already rolled back; repeating it would re-serve the version that failed.
-    default_args=default_args(retries=0),
+    default_args=default_args(retries=0, timeout=timedelta(minutes=30)),
     params={
         "version": Param(
             "", type="string", description="Registry version to deploy; empty deploys the current @champion."

@@ -34,7 +34,7 @@ from kaizen.dag_defaults import default_args
     max_active_runs=1,
     tags=["kaizen", "ingest"],
     doc_md=__doc__,
-    default_args=default_args(retries=2),
+    default_args=default_args(retries=2, timeout=timedelta(hours=2)),
     params={
         "lateness_hours": Param(
             48, type="number", minimum=0, description="Re-read this many hours before the interval for late events."

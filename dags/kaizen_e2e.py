@@ -9,7 +9,7 @@ champion, smoke-tests it over HTTP and rolls the alias back if it fails.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
@@ -25,7 +25,7 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
     max_active_runs=1,
     tags=["kaizen", "e2e"],
     doc_md=__doc__,
-    default_args=default_args(retries=1),
+    default_args=default_args(retries=1, timeout=timedelta(hours=4)),
     params={
         "model": Param(
             DEFAULT_FAMILY, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."

@@ -7,7 +7,7 @@ store, and updates the ``features`` Asset that train_recommender runs on.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
@@ -23,7 +23,8 @@ from kaizen.dag_defaults import default_args
     max_active_runs=1,
     tags=["kaizen", "features"],
     doc_md=__doc__,
-    default_args=default_args(retries=2),  # a refresh recomputes from the lake: safe to repeat
+    # A refresh recomputes from the lake: safe to repeat.
+    default_args=default_args(retries=2, timeout=timedelta(hours=2)),
 )
 def materialize_features():
     @task(outlets=[FEATURES])

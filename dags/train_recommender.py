@@ -27,7 +27,7 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
     max_active_runs=1,
     tags=["kaizen", "training"],
     doc_md=__doc__,
-    default_args=default_args(retries=1, retry_delay=timedelta(minutes=2)),
+    default_args=default_args(retries=1, timeout=timedelta(hours=4), retry_delay=timedelta(minutes=2)),
     params={
         "model": Param(
             DEFAULT_FAMILY, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."

@@ -48,6 +48,7 @@ for path in sys.argv[1:]:
             "tags": sorted(dag.tags),
             "owner": args.get("owner", ""),
             "retries": args.get("retries"),
+            "untimed_tasks": [t.task_id for t in dag.tasks if t.execution_timeout is None],
         }
 print(json.dumps(report))
 """
@@ -85,7 +86,7 @@ def test_every_dag_file_defines_a_dag(parsed):
     assert files == {p.name for p in DAGS_DIR.glob("*.py")}
 
 
-def test_every_dag_explains_itself_and_says_who_owns_it_and_how_it_retries(parsed):
+def test_every_dag_explains_itself_and_says_who_owns_it_how_it_retries_and_when_to_give_up(parsed):
     problems = {
         dag_id: [
             what
@@ -94,6 +95,7 @@ def test_every_dag_explains_itself_and_says_who_owns_it_and_how_it_retries(parse
                 ("tags", "kaizen" not in info["tags"] or len(info["tags"]) < 2),
                 ("owner", not info["owner"] or info["owner"] == "airflow"),
                 ("retries", info["retries"] is None),
+                (f"execution_timeout of {info['untimed_tasks']}", info["untimed_tasks"]),
             )
             if bad
         ]
