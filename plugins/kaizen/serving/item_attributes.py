@@ -159,7 +159,7 @@ class ItemAttributes:
     def problem(self) -> str:
         """Why the attributes cannot be trusted now, or "" when they can (readiness)."""
         snapshot = self.snapshot
-        if snapshot is not None and snapshot.age_s() <= self.max_age_s:
+        if self.status(snapshot) == FRESH:
             return ""
         state = (
             "never loaded"
