@@ -18,7 +18,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.assets import MODEL_CHAMPION
 from kaizen.config import Settings
-from kaizen.dag_defaults import default_args
+from kaizen.dag_defaults import default_args, fail_fast
 from kaizen.serving.manifests import STRATEGIES
 
 
@@ -49,6 +49,7 @@ from kaizen.serving.manifests import STRATEGIES
 )
 def deploy_recommender():
     @task
+    @fail_fast
     def render_manifest() -> dict:
         from kaizen.serving.manifest_store import render_and_store
 
@@ -58,6 +59,7 @@ def deploy_recommender():
         )
 
     @task
+    @fail_fast
     def roll_out(rendered: dict) -> dict:
         from kaizen.serving.rollout import deploy
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from kaizen.assets import LAKE_EVENTS
 from kaizen.config import Settings
-from kaizen.dag_defaults import default_args
+from kaizen.dag_defaults import default_args, fail_fast
 
 
 @dag(
@@ -57,6 +58,7 @@ def ingest_shop_events():
         require_ready(Settings.from_env())
 
     @task(outlets=[LAKE_EVENTS])
+    @fail_fast
     def ingest() -> dict:
         import dataclasses
 
@@ -71,7 +73,10 @@ def ingest_shop_events():
         )
         end = context["data_interval_end"]
         start = min(context["data_interval_start"], end - timedelta(days=1))
-        return ingest_interval(settings, start, end, context["run_id"]).as_dict()
+        report = ingest_interval(settings, start, end, context["run_id"])
+        if not report.found_events:
+            raise AirflowSkipException(f"no events from {report.first_day} to {report.last_day}: the lake is unchanged")
+        return report.as_dict()
 
     check_source() >> ingest()
 

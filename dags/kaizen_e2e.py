@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from kaizen.dag_defaults import default_args
+from kaizen.dag_defaults import default_args, fail_fast
 from kaizen.models import DEFAULT_FAMILY, MODELS
 
 
@@ -42,6 +42,7 @@ def kaizen_e2e():
         require_ready(Settings.from_env())
 
     @task
+    @fail_fast
     def ingest_events() -> dict:
         from kaizen.config import Settings
         from kaizen.ingest.pipeline import ingest_everything
@@ -49,6 +50,7 @@ def kaizen_e2e():
         return ingest_everything(Settings.from_env(), get_current_context()["run_id"]).as_dict()
 
     @task
+    @fail_fast
     def refresh_features(extracted: dict) -> dict:
         from kaizen.config import Settings
         from kaizen.features.refresh import refresh
@@ -56,6 +58,7 @@ def kaizen_e2e():
         return refresh(Settings.from_env())
 
     @task
+    @fail_fast
     def train_and_gate(features: dict) -> dict:
         from kaizen.config import Settings
         from kaizen.training.options import TrainOptions

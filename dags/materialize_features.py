@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, task
 
 from kaizen.assets import FEATURES, LAKE_EVENTS
-from kaizen.dag_defaults import default_args
+from kaizen.dag_defaults import default_args, fail_fast
 
 
 @dag(
@@ -28,6 +28,7 @@ from kaizen.dag_defaults import default_args
 )
 def materialize_features():
     @task(outlets=[FEATURES])
+    @fail_fast
     def refresh() -> dict:
         from kaizen.config import Settings
         from kaizen.features.refresh import refresh

@@ -5,24 +5,26 @@ validation window (each trial a nested MLflow run), evaluates it on the test win
 registers it as ``kaizen-recommender`` and runs the champion/challenger gate: the version
 becomes ``@champion`` only if it beats the current one on the same test window, else
 ``@challenger`` with the reason recorded. A promotion updates the ``model_champion``
-Asset, which deploys it.
+Asset, which deploys it. monitor_recommender starts it too, on drift or a quality drop, with
+the reason in ``retrain_reason`` (recorded on the MLflow run).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from kaizen.assets import FEATURES, MODEL_CHAMPION
-from kaizen.dag_defaults import default_args
+from kaizen.dag_defaults import default_args, fail_fast
 from kaizen.models import DEFAULT_FAMILY, MODELS
 
 
 @dag(
     dag_id="train_recommender",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 2 * * *", timezone="UTC"), assets=[FEATURES]),
-    start_date=datetime(2026, 1, 1),
+    # No start_date: a fresh install waits for the next 02:00 instead of training at once on
+    # whatever the lake holds (CronTriggerTimetable's run_immediately=False).
     catchup=False,
     max_active_runs=1,
     tags=["kaizen", "training"],
@@ -47,10 +49,16 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
         "force_reason": Param(
             "", type="string", description="Why the gate is overridden; required with force_promote."
         ),
+        "retrain_reason": Param(
+            None,
+            type=["null", "string"],
+            description="Why this run was started, if not by the clock or new features (set by monitor_recommender).",
+        ),
     },
 )
 def train_recommender():
     @task(outlets=[MODEL_CHAMPION])
+    @fail_fast
     def train_and_gate() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 

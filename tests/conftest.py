@@ -21,6 +21,7 @@ from kaizen.config import PROJECT_DIR, Settings
 from kaizen.db_urls import with_database
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.embedded import private_env, resolve
+from webhook_receiver import Receiver
 
 ADMIN_URL = os.environ.get("KAIZEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KAIZEN = [sys.executable, "-m", "kaizen"]
@@ -77,11 +78,23 @@ def kaizen_db(new_database) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack_env() -> dict[str, str]:
+def alert_receiver():
+    """The webhook the test stack's alerts go to."""
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def stack_env(alert_receiver) -> dict[str, str]:
     """Environment of a private embedded stack on free ports (its own PostgreSQL cluster)."""
     return {
         **os.environ,
         **private_env("kaizen-test-home-"),
+        "KAIZEN_ALERT_WEBHOOK_URL": alert_receiver.url,
+        # Tests unpause what they run: a chain started by one test's ingestion would move
+        # @champion under another's feet.
+        "KAIZEN_START_PAUSED": "true",
         "KAIZEN_SERVING_POLL_S": "1",
         "KAIZEN_DEPLOY_TIMEOUT_S": "15",
         # Latency budgets are for benchmarks; a busy CI machine must not fail roll-outs on them.

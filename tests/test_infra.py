@@ -32,6 +32,7 @@ from kaizen.config import PROJECT_DIR, Settings
 from kaizen.database import migrate as migrate_kaizen
 from kaizen.db_urls import component_url, with_database
 from kaizen.shop.schema import migrate as migrate_shop
+from kaizen.stack.compose import OPTIONAL_SECRETS, required_secrets
 from kaizen.stack.embedded import resolve
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
@@ -171,8 +172,9 @@ def test_compose_spec_rejects_an_invalid_file():
 
 def test_every_secret_is_required_with_a_message():
     """Each secret .env.example leaves empty stops `docker compose up` by name when unset."""
-    secrets = [key for key, value in env_example().items() if not value]
-    assert secrets
+    secrets = required_secrets()
+    empty = {key for key, value in env_example().items() if not value}
+    assert secrets and set(secrets) | set(OPTIONAL_SECRETS) == empty
     for key in secrets:
         uses = re.findall(r"\$\{" + key + r"(?P<rest>[^}]*)\}", COMPOSE_TEXT)
         assert uses, f"{key} is in .env.example but docker-compose.yml never uses it"
@@ -300,6 +302,26 @@ def test_monitoring_profile_scrapes_the_model_server_and_airflow():
         assert SERVICES[name]["profiles"] == ["monitoring"]
     for name in ("minio", "minio-init"):
         assert SERVICES[name]["profiles"] == ["s3"]
+
+
+def dashboard_sql() -> list[str]:
+    """The SQL of every panel of the online-quality dashboard."""
+    dashboard = json.loads((INFRA / "monitoring" / "grafana" / "dashboards" / "online-quality.json").read_text())
+    return [t["rawSql"] for p in dashboard["panels"] for t in p["targets"]]
+
+
+def test_grafana_reads_kaizens_database_as_its_own_login():
+    provisioning = INFRA / "monitoring" / "grafana" / "provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "kaizen-db.yml").read_text())
+    (source,) = datasources["datasources"]
+    assert (source["url"], source["user"], source["jsonData"]["database"]) == ("postgres:5432", "grafana", "kaizen")
+    assert source["secureJsonData"]["password"] == "$KAIZEN_GRAFANA_DB_PASSWORD"
+    grafana_env = SERVICES["grafana"]["environment"]
+    assert "KAIZEN_GRAFANA_DB_PASSWORD:?" in grafana_env["KAIZEN_GRAFANA_DB_PASSWORD"]
+    assert "KAIZEN_GRAFANA_DB_PASSWORD" in SERVICES["postgres"]["environment"]
+    dashboard = json.loads((INFRA / "monitoring" / "grafana" / "dashboards" / "online-quality.json").read_text())
+    assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {source["uid"]}
+    assert dashboard_sql()
 
 
 def test_grafana_provisions_the_datasource_and_the_model_server_dashboard():
@@ -472,7 +494,7 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
     admin = urlsplit(pg_admin_url)
     passwords = {
         f"KAIZEN_{c.upper()}_DB_PASSWORD": f"{c}-{uuid.uuid4().hex}"
-        for c in ("shop", "airflow", "mlflow", "feast", "shop_reader", "serving")
+        for c in ("shop", "airflow", "mlflow", "feast", "shop_reader", "serving", "grafana")
     }
     env = {
         **os.environ,
@@ -486,7 +508,9 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
     }
     env.pop("POSTGRES_USER", None)
     databases = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "kaizen", "mlflow_auth")]
-    roles = [f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "kaizen", "shop_reader", "serving")]
+    roles = [
+        f"{prefix}{c}" for c in ("shop", "airflow", "mlflow", "feast", "kaizen", "shop_reader", "serving", "grafana")
+    ]
     script = INFRA / "postgres" / "init-databases.sh"
     conn = psycopg2.connect(pg_admin_url)
     conn.autocommit = True
@@ -526,7 +550,7 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
         finally:
             reader.close()
         kaizen_url = component_url(pg_admin_url, f"{prefix}kaizen", env["KAIZEN_DB_PASSWORD"])
-        migrate_kaizen(kaizen_url, f"{prefix}serving")
+        migrate_kaizen(kaizen_url, f"{prefix}serving", f"{prefix}grafana")
         serving = login(f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"], f"{prefix}kaizen")
         try:
             with serving, serving.cursor() as cur:
@@ -541,6 +565,17 @@ def test_init_databases_script_provisions_least_privilege(pg_admin_url, tmp_path
             serving.close()
         with pytest.raises(psycopg2.OperationalError, match="permission denied"):
             login(f"{prefix}serving", env["KAIZEN_SERVING_DB_PASSWORD"], f"{prefix}shop").close()
+        # Grafana reads what its dashboard queries, and nothing else.
+        grafana = login(f"{prefix}grafana", env["KAIZEN_GRAFANA_DB_PASSWORD"], f"{prefix}kaizen")
+        try:
+            for query in dashboard_sql():
+                with grafana, grafana.cursor() as cur:
+                    cur.execute(query)
+            for table in ("prediction_log", "ingest_quarantine"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege), grafana, grafana.cursor() as cur:
+                    cur.execute(sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.Identifier(table)))
+        finally:
+            grafana.close()
         missing = {**env, "KAIZEN_FEAST_DB_PASSWORD": ""}
         result = subprocess.run(["bash", str(script)], env=missing, capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and "KAIZEN_FEAST_DB_PASSWORD" in result.stderr

@@ -31,7 +31,7 @@ def logged(kaizen_db):
         while True:
             with psycopg2.connect(kaizen_db) as conn, conn.cursor() as cur:
                 cur.execute(
-                    "SELECT session_id, items, recommended, model_name, model_version, latency_ms"
+                    "SELECT session_id, items, recommended, model_name, model_version, latency_ms, features"
                     " FROM prediction_log ORDER BY id"
                 )
                 found = cur.fetchall()
@@ -45,17 +45,17 @@ def logged(kaizen_db):
 
 def test_odd_ids_round_trip(logged):
     log, rows = logged
-    log.record("s-1", ODD, list(reversed(ODD)), "kaizen-recommender", "3", 1.23456)
-    log.record(None, ["a"], [], "kaizen-recommender", "3", 0.5)
+    log.record("s-1", ODD, list(reversed(ODD)), "kaizen-recommender", "3", 1.23456, "online")
+    log.record(None, ["a"], [], "kaizen-recommender", "3", 0.5, "fallback")
     assert rows(2) == [
-        ("s-1", ODD, list(reversed(ODD)), "kaizen-recommender", "3", pytest.approx(1.235)),
-        (None, ["a"], [], "kaizen-recommender", "3", 0.5),
+        ("s-1", ODD, list(reversed(ODD)), "kaizen-recommender", "3", pytest.approx(1.235), "online"),
+        (None, ["a"], [], "kaizen-recommender", "3", 0.5, "fallback"),
     ]
 
 
 def test_a_nul_byte_is_stored_as_the_replacement_character(logged):
     log, rows = logged
-    log.record("s\0", ["a\0b"], ["c"], "kaizen-recommender", "3", 1.0)
+    log.record("s\0", ["a\0b"], ["c"], "kaizen-recommender", "3", 1.0, "online")
     assert rows(1)[0][:2] == ("s\ufffd", ["a\ufffdb"])
 
 
@@ -71,13 +71,13 @@ def test_rows_wait_while_the_database_is_unreachable_and_none_is_lost(logged, ka
             cur.execute(sql)
         conn.close()
 
-    log.record("s-before", ["a"], ["b"], "m", "1", 1.0)
+    log.record("s-before", ["a"], ["b"], "m", "1", 1.0, "online")
     assert len(rows(1)) == 1  # connected
     admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
     admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
     try:
         for n in range(50):
-            log.record(f"s-{n}", ["a"], ["b"], "m", "1", 1.0)
+            log.record(f"s-{n}", ["a"], ["b"], "m", "1", 1.0, "online")
         time.sleep(0.5)  # several failed flushes
     finally:
         admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
@@ -89,5 +89,5 @@ def test_a_full_queue_drops_new_rows_and_counts_them(kaizen_db):
     migrate(kaizen_db)
     log = PredictionLog(kaizen_db, max_pending=2, flush_s=60)  # nothing is sent during the test
     for n in range(5):
-        log.record(f"s-{n}", ["a"], ["b"], "m", "1", 1.0)
+        log.record(f"s-{n}", ["a"], ["b"], "m", "1", 1.0, "online")
     assert log.newly_dropped() == 3 and log.newly_dropped() == 0

@@ -84,7 +84,7 @@ def test_version_switch_under_load_loses_no_request(stack, served):
     assert {served, new["version"]} <= versions
 
 
-def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, served):
+def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, served, alert_receiver):
     broken = register_unloadable(stack)
     client = airflow_client(stack)
     client.wait_for_dag("deploy_recommender")
@@ -94,6 +94,10 @@ def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, 
     registry = MlflowClient(stack.mlflow_tracking_uri)
     assert registry.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version == served
     assert "still serves" in registry.get_model_version(stack.model_name, broken).tags["kaizen.deploy.failed"]
+    # Both alerts reached the webhook: the rollback, and the run's failure.
+    rollback = alert_receiver.wait_for("rollback", lambda details: details["version"] == broken)
+    assert rollback["details"]["restored"] == served
+    alert_receiver.wait_for("failed_run", lambda details: details["run_id"] == run_id)
     assert (
         requests.get(f"{stack.model_server_url}/health/status", timeout=5).json()["meta"]["tags"]["model_version"]
         == served

@@ -19,7 +19,12 @@ def count(url: str, query: str) -> int:
 def test_migrations_apply_once(fresh_db, kaizen_db):
     assert migrate(fresh_db) == ["0001_shop_schema.sql"]
     assert migrate(fresh_db) == []
-    kaizen_tables = ["0001_ingest_quarantine.sql", "0002_prediction_log.sql", "0003_ingestion_bookkeeping.sql"]
+    kaizen_tables = [
+        "0001_ingest_quarantine.sql",
+        "0002_prediction_log.sql",
+        "0003_ingestion_bookkeeping.sql",
+        "0004_monitoring.sql",
+    ]
     assert database.migrate(kaizen_db) == kaizen_tables
     assert database.migrate(kaizen_db) == []
 

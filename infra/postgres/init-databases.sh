@@ -4,7 +4,8 @@
 # MLflow's basic-auth user store, owned by the same role), feast and kaizen (what Kaizen itself
 # writes). Each role owns its database and the database's public schema; PUBLIC may neither
 # connect to nor create temporary tables in it. Two logins own nothing: shop_reader (Kaizen's
-# login to the shop: SELECT on its tables) and serving (the model server: inserts prediction rows).
+# login to the shop: SELECT on its tables) and serving (the model server: inserts prediction rows);
+# grafana (reads monitoring's tables) where KAIZEN_GRAFANA_DB_PASSWORD is given.
 #
 # Idempotent, so it serves twice:
 #   - docker compose: mounted into /docker-entrypoint-initdb.d/ (runs once, on an empty volume);
@@ -77,3 +78,10 @@ echo "init-databases: role ${prefix}shop_reader may read ${prefix}shop"
 # have run (`kaizen db migrate` grants it), insert prediction rows; nothing else.
 login "${prefix}serving" "${prefix}kaizen" KAIZEN_SERVING_DB_PASSWORD
 echo "init-databases: role ${prefix}serving may connect to ${prefix}kaizen"
+
+# Grafana's login (compose profile monitoring): it may connect to Kaizen's database and, once
+# the migrations have run, read monitoring's tables; nothing else. Only where Grafana runs.
+if [ -n "${KAIZEN_GRAFANA_DB_PASSWORD:-}" ]; then
+  login "${prefix}grafana" "${prefix}kaizen" KAIZEN_GRAFANA_DB_PASSWORD
+  echo "init-databases: role ${prefix}grafana may connect to ${prefix}kaizen"
+fi

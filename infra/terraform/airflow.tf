@@ -38,7 +38,7 @@ resource "helm_release" "airflow" {
       core = {
         auth_manager                = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
         load_examples               = "False"
-        dags_are_paused_at_creation = "True"
+        dags_are_paused_at_creation = var.start_paused ? "True" : "False" # KAIZEN_START_PAUSED
         parallelism                 = tostring(var.airflow_parallelism)
         execution_api_server_url    = "http://${local.airflow_release}-api-server:${local.services["airflow-api-server"].port}/execution/"
       }
@@ -76,7 +76,7 @@ resource "helm_release" "airflow" {
 
     # Settings of every Airflow container: kaizen.config.Settings, the shared lake.
     env = [for name, value in local.kaizen_env : { name = name, value = value }]
-    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD"] : {
+    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD", "KAIZEN_ALERT_WEBHOOK_URL"] : {
       envName    = key
       secretName = kubernetes_secret_v1.kaizen_env.metadata[0].name
       secretKey  = key

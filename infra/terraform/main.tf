@@ -33,6 +33,7 @@ locals {
     MLFLOW_TRACKING_USERNAME = nonsensitive(var.mlflow_admin.username)
     KAIZEN_MODEL_SERVER_URL  = local.model_server_url
     KAIZEN_AIRFLOW_URL       = "http://airflow-api-server:${local.services["airflow-api-server"].port}"
+    KAIZEN_START_PAUSED      = tostring(var.start_paused)
   }
 
   labels = {

@@ -47,6 +47,7 @@ resource "kubernetes_secret_v1" "kaizen_env" {
     KAIZEN_PREDICTION_LOG_DB_URL = "postgresql://serving:${var.db_passwords.serving}@${local.db_host}:${local.db_port}/kaizen?sslmode=${local.db_sslmode}"
     MLFLOW_TRACKING_USERNAME     = var.mlflow_admin.username
     MLFLOW_TRACKING_PASSWORD     = var.mlflow_admin.password
+    KAIZEN_ALERT_WEBHOOK_URL     = var.alert_webhook_url
   }
 }
 

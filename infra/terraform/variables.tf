@@ -280,3 +280,16 @@ variable "seldon_istio_enabled" {
   description = "Let Seldon's operator create Istio VirtualServices (canary/shadow traffic); needs Istio in the cluster."
   default     = false
 }
+
+variable "start_paused" {
+  type        = bool
+  description = "Create the DAGs paused (KAIZEN_START_PAUSED); by default the nightly chain runs at once."
+  default     = false
+}
+
+variable "alert_webhook_url" {
+  type        = string
+  description = "Slack-compatible webhook for alerts (KAIZEN_ALERT_WEBHOOK_URL): failed runs, rollbacks, drift, quality drops. Empty: the task logs only."
+  default     = ""
+  sensitive   = true
+}

@@ -10,3 +10,10 @@ FEATURES = Asset(name="features", uri="kaizen://feast/recommender_v1", group="ka
 
 # Updated by train_recommender when a version is promoted to @champion.
 MODEL_CHAMPION = Asset(name="model_champion", uri="kaizen://mlflow/kaizen-recommender@champion", group="kaizen")
+
+# Updated by monitor_recommender on every run: online quality and drift were measured.
+MONITORING = Asset(name="monitoring", uri="kaizen://monitoring/online_quality", group="kaizen")
+
+# Updated by monitor_recommender when it starts a retraining (drift or a quality drop): the
+# event's extra holds the reason.
+RETRAIN_REQUESTED = Asset(name="retrain_requested", uri="kaizen://monitoring/retrain_requests", group="kaizen")

@@ -284,8 +284,48 @@ def db_migrate() -> None:
     settings = _settings()
     if not settings.kaizen_db_url:
         raise click.ClickException("set KAIZEN_DB_URL (Kaizen's own database)")
-    applied = database.migrate(settings.kaizen_db_url, settings.serving_db_role)
+    applied = database.migrate(settings.kaizen_db_url, settings.serving_db_role, settings.dashboard_db_role)
     click.echo(f"applied {', '.join(applied)}" if applied else "up to date")
+
+
+@main.command()
+@click.option("--run-id", default=None, help="Recorded with the results; default: manual__ and the time.")
+def monitor(run_id: str | None) -> None:
+    """Measure online quality and drift now, as monitor_recommender's first task does; print the summary."""
+    from datetime import datetime
+
+    from kaizen.monitoring.monitor import monitor as measure
+
+    run_id = run_id or f"manual__{datetime.now(UTC).isoformat(timespec='seconds')}"
+    click.echo(json.dumps(measure(_settings(), run_id), indent=2, default=str))
+
+
+@main.group()
+def scenario() -> None:
+    """Scenarios that exercise the whole platform on a stack of their own."""
+
+
+@scenario.command("drift")
+@click.option("--events", default=300_000, show_default=True, help="Events of the generated shop.")
+@click.option("--days", default=14, show_default=True, help="Days the shop spans.")
+@click.option("--drift-day", default=9, show_default=True, help="Day the popularity shifts and a category arrives.")
+@click.option("--first-served-day", default=7, show_default=True, help="Days before it train the first version.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def scenario_drift(events: int, days: int, drift_day: int, first_served_day: int, seed: int, as_json: bool) -> None:
+    """Drift on day D: monitoring flags it, retraining starts by itself, quality recovers.
+
+    Needs an embedded stack with an empty shop and paused DAGs, so that no scheduled run joins
+    in (`KAIZEN_HOME=/tmp/drift KAIZEN_START_PAUSED=true kaizen up`); prints the timeline, one
+    line a day.
+    """
+    from kaizen.monitoring.scenario import ScenarioSpec, as_records, run
+    from kaizen.stack import embedded
+
+    spec = ScenarioSpec(events, days, drift_day, first_served_day, seed)
+    timeline = run(embedded.resolve(_settings()).settings, spec, click.echo)
+    if as_json:
+        click.echo(json.dumps(as_records(timeline), indent=2))
 
 
 if __name__ == "__main__":

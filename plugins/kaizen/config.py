@@ -176,6 +176,70 @@ class Settings:
         "Code version recorded on every model; empty reads the git checkout, else the package version.",
     )
 
+    start_paused: bool = _setting(
+        "KAIZEN_START_PAUSED",
+        False,
+        "Create the DAGs paused; by default the nightly chain (ingest, features, train, deploy, monitor) runs at once.",
+    )
+    monitor_lookback_days: int = _setting(
+        "KAIZEN_MONITOR_LOOKBACK_DAYS",
+        7,
+        "Monitoring measures the answers logged in the last this many days against the lake's newest days.",
+    )
+    monitor_min_answers: int = _setting(
+        "KAIZEN_MONITOR_MIN_ANSWERS", 200, "Fewer judged answers in the recent window: no quality verdict."
+    )
+    monitor_max_quality_drop: float = _setting(
+        "KAIZEN_MONITOR_MAX_QUALITY_DROP",
+        0.2,
+        "Relative fall of the served version's online HR@20 (recent day against its earlier days) that counts as a "
+        "quality drop: alert and retrain.",
+    )
+    monitor_max_fallback_share: float = _setting(
+        "KAIZEN_MONITOR_MAX_FALLBACK_SHARE",
+        0.05,
+        "Share of recent answers served stale or without online features above which an alert is raised.",
+    )
+    drift_reference_days: int = _setting(
+        "KAIZEN_DRIFT_REFERENCE_DAYS",
+        3,
+        "Days at the end of the served version's training data that drift compares with.",
+    )
+    drift_current_days: int = _setting(
+        "KAIZEN_DRIFT_CURRENT_DAYS", 1, "Newest days of the lake (after that training data) that drift checks."
+    )
+    drift_popularity_js: float = _setting(
+        "KAIZEN_DRIFT_POPULARITY_JS",
+        0.15,
+        "Drift when the Jensen-Shannon distance of views over the reference's 100 most viewed items (and the rest) "
+        "exceeds this.",
+    )
+    drift_category_js: float = _setting(
+        "KAIZEN_DRIFT_CATEGORY_JS", 0.15, "Drift when the Jensen-Shannon distance of the category mix exceeds this."
+    )
+    drift_session_length_ks: float = _setting(
+        "KAIZEN_DRIFT_SESSION_LENGTH_KS",
+        0.1,
+        "Drift when the Kolmogorov-Smirnov statistic of views per session exceeds this.",
+    )
+    drift_new_items_share: float = _setting(
+        "KAIZEN_DRIFT_NEW_ITEMS_SHARE",
+        0.2,
+        "Drift when more than this share of recent views are of items the reference never saw.",
+    )
+    drift_served_js: float = _setting(
+        "KAIZEN_DRIFT_SERVED_JS",
+        0.2,
+        "Prediction drift when the Jensen-Shannon distance of recommended items (reference's 100 most recommended "
+        "and the rest) exceeds this.",
+    )
+    retrain_cooldown_h: float = _setting(
+        "KAIZEN_RETRAIN_COOLDOWN_H", 6.0, "After a self-started retraining, the next may start no sooner than this."
+    )
+    retrain_daily_cap: int = _setting(
+        "KAIZEN_RETRAIN_DAILY_CAP", 2, "At most this many self-started retrainings in 24 hours."
+    )
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "feast_online_store", self.feast_online_store.strip().lower())
         if self.feast_online_store not in ONLINE_STORES:
@@ -232,6 +296,11 @@ class Settings:
         return f"{self.database_prefix}serving"
 
     @property
+    def dashboard_db_role(self) -> str:
+        """Grafana's database role, where a stack runs Grafana: SELECT on monitoring's tables."""
+        return f"{self.database_prefix}grafana"
+
+    @property
     def shop_reader_role(self) -> str:
         """Kaizen's login to the demo shop, as the stacks provision it: SELECT on its tables, nothing else."""
         return f"{self.database_prefix}shop_reader"
@@ -284,6 +353,14 @@ def mlflow_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, s
     environ = os.environ if environ is None else environ
     username, password = environ.get("MLFLOW_TRACKING_USERNAME"), environ.get("MLFLOW_TRACKING_PASSWORD")
     return (username, password) if username and password else None
+
+
+def alert_webhook_url(environ: Mapping[str, str] | None = None) -> str:
+    """``KAIZEN_ALERT_WEBHOOK_URL``: where alerts are POSTed as Slack-compatible JSON (empty: the
+    log only). Kept out of ``Settings``, like MLflow's password: a Slack webhook URL is a secret,
+    and only Airflow's tasks send alerts."""
+    environ = os.environ if environ is None else environ
+    return environ.get("KAIZEN_ALERT_WEBHOOK_URL", "").strip()
 
 
 def read_env_file(path: Path) -> dict[str, str]:

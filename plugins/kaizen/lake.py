@@ -27,18 +27,35 @@ def catalog_dir(lake_dir: Path) -> Path:
     return Path(lake_dir) / "catalog"
 
 
-def read_events(lake_dir: Path, columns: list[str] | None = None, newest_days: int | None = None) -> pd.DataFrame:
-    """Every event in the lake, or those of the ``newest_days`` newest days that hold any
-    (only their partitions are read); an empty frame when nothing was ingested yet."""
+def read_events(
+    lake_dir: Path,
+    columns: list[str] | None = None,
+    newest_days: int | None = None,
+    between: tuple[date, date] | None = None,
+) -> pd.DataFrame:
+    """Every event in the lake, or those of the ``newest_days`` newest days that hold any, or
+    of the days ``between`` (first, last) (only their partitions are read); an empty frame when
+    nothing was ingested yet."""
     path = events_dir(lake_dir)
     if not path.exists():
         return pd.DataFrame(columns=columns or [])
     dataset = ds.dataset(path, format="parquet", partitioning=PARTITIONING)
+    days = sorted({Path(f).parent.name.removeprefix("date=") for f in dataset.files})
     where = None
     if newest_days:
-        days = sorted({Path(f).parent.name.removeprefix("date=") for f in dataset.files})[-newest_days:]
-        where = ds.field("date").isin(days)
+        where = ds.field("date").isin(days[-newest_days:])
+    if between:
+        where = ds.field("date").isin([d for d in days if between[0].isoformat() <= d <= between[1].isoformat()])
     return dataset.to_table(columns=columns, filter=where).to_pandas()
+
+
+def latest_catalog(lake_dir: Path) -> pd.Series:
+    """Each item's category in the newest catalogue snapshot (empty before the first)."""
+    snapshots = sorted(catalog_dir(lake_dir).glob("date=*/products.parquet"))
+    if not snapshots:
+        return pd.Series(dtype=object)
+    catalogue = pd.read_parquet(snapshots[-1], columns=["item_id", "category_id"])
+    return catalogue.drop_duplicates("item_id", keep="last").set_index("item_id")["category_id"]
 
 
 class DaysWriter:

@@ -46,21 +46,28 @@ def apply_migrations(url: str, migrations: Traversable, lock_name: str) -> list[
     return applied_now
 
 
-def migrate(kaizen_db_url: str, prediction_writer: str | None = None) -> list[str]:
+# What each login other than the owner may do, once its role exists (the stacks provision them).
+GRANTS = {
+    "prediction_writer": "GRANT INSERT ON prediction_log TO {}",  # the model server
+    "dashboard_reader": "GRANT SELECT ON online_quality, drift_checks, retrain_requests TO {}",  # Grafana
+}
+
+
+def migrate(kaizen_db_url: str, prediction_writer: str | None = None, dashboard_reader: str | None = None) -> list[str]:
     """Bring Kaizen's database up to date; the migrations applied now.
 
     ``prediction_writer``, when that role exists, may then insert into the prediction log and
-    do nothing else (the model server's login; the stacks provision it)."""
+    do nothing else (the model server's login); ``dashboard_reader`` may read monitoring's
+    tables (Grafana's)."""
     applied = apply_migrations(kaizen_db_url, MIGRATIONS, "kaizen.database.migrate")
-    if prediction_writer:
-        conn = psycopg2.connect(kaizen_db_url)
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (prediction_writer,))
-                if cur.fetchone():
-                    cur.execute(
-                        sql.SQL("GRANT INSERT ON prediction_log TO {}").format(sql.Identifier(prediction_writer))
-                    )
-        finally:
-            conn.close()
+    roles = {"prediction_writer": prediction_writer, "dashboard_reader": dashboard_reader}
+    conn = psycopg2.connect(kaizen_db_url)
+    try:
+        with conn, conn.cursor() as cur:
+            for kind, role in roles.items():
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                if role and cur.fetchone():
+                    cur.execute(sql.SQL(GRANTS[kind]).format(sql.Identifier(role)))
+    finally:
+        conn.close()
     return applied

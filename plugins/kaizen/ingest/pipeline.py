@@ -54,6 +54,12 @@ class IngestReport:
     def bad_rate(self) -> float:
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
 
+    @property
+    def found_events(self) -> bool:
+        """Whether the run read anything: if not, the lake is as it was and nothing downstream
+        needs to run (a fresh install's first nightly run over a quiet day)."""
+        return bool(self.rows_read or self.days_reingested)
+
     def as_dict(self) -> dict:
         return {**asdict(self), "bad_rate": round(self.bad_rate, 6)}
 
@@ -140,7 +146,7 @@ def ingest_days(settings: Settings, days: list[date], run_id: str, now: datetime
     ``settings.ingest_max_bad_rate``.
     """
     source = source_for(settings)
-    database.migrate(settings.kaizen_db_url, settings.serving_db_role)
+    database.migrate(settings.kaizen_db_url, settings.serving_db_role, settings.dashboard_db_role)
     now = now or datetime.now(UTC)
     with ledger.exclusive_run(settings.kaizen_db_url, run_id, days[0], days[-1]) as run:
         report = _ingest_locked(settings, source, days, run, now)

@@ -22,7 +22,16 @@ from datetime import UTC, datetime
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("requested_at", "session_id", "items", "recommended", "model_name", "model_version", "latency_ms")
+COLUMNS = (
+    "requested_at",
+    "session_id",
+    "items",
+    "recommended",
+    "model_name",
+    "model_version",
+    "latency_ms",
+    "features",
+)
 COPY = f"COPY prediction_log ({', '.join(COLUMNS)}) FROM STDIN"
 MAX_BATCH = 10_000
 # COPY's text format: backslash escapes for its delimiters. PostgreSQL's text cannot hold NUL.
@@ -38,7 +47,9 @@ def array_literal(values: list[str]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def copy_line(requested_at: datetime, session_id, items, recommended, model_name, model_version, latency_ms) -> str:
+def copy_line(
+    requested_at: datetime, session_id, items, recommended, model_name, model_version, latency_ms, features
+) -> str:
     fields = (
         requested_at.isoformat(),
         copy_field(session_id),
@@ -47,6 +58,7 @@ def copy_line(requested_at: datetime, session_id, items, recommended, model_name
         copy_field(model_name),
         copy_field(model_version),
         f"{latency_ms:.3f}",
+        copy_field(features),
     )
     return "\t".join(fields) + "\n"
 
@@ -65,8 +77,10 @@ class PredictionLog:
         dropped, self._reported = self.dropped - self._reported, self.dropped
         return dropped
 
-    def record(self, session_id, items, recommended, model_name, model_version, latency_ms) -> None:
-        line = copy_line(datetime.now(UTC), session_id, items, recommended, model_name, model_version, latency_ms)
+    def record(self, session_id, items, recommended, model_name, model_version, latency_ms, features) -> None:
+        line = copy_line(
+            datetime.now(UTC), session_id, items, recommended, model_name, model_version, latency_ms, features
+        )
         try:
             self.queue.put_nowait(line)
         except queue.Full:

@@ -14,7 +14,7 @@ import time
 import numpy as np
 from mlflow import MlflowClient
 
-from kaizen import lake
+from kaizen import alerts, lake
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.errors import ModelServerError, RolloutError, VerificationFailed
 from kaizen.serving.client import ModelServerClient
@@ -104,10 +104,12 @@ def deploy(settings: Settings, version: str | None = None) -> dict:
             restored = f"the model server serves version {previous} again"
         except ModelServerError as again:
             restored = f"but the model server did not return to it: {again}"
-        raise RolloutError(
+        message = (
             f"version {target} failed verification: {reason}. "
             f"Rolled back: @{CHAMPION_ALIAS} is version {previous}, {restored}."
-        ) from exc
+        )
+        alerts.send("rollback", message, {"version": target, "restored": previous})
+        raise RolloutError(message) from exc
     registry.set_model_version_tag(
         name, target, "kaizen.deploy.verified", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     )

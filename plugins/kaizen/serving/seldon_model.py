@@ -169,7 +169,13 @@ class SeldonRecommender:
         latency_ms = (time.perf_counter() - started) * 1000
         if self.predictions:
             self.predictions.record(
-                request.session_id, request.items, data["items"], self.settings.model_name, served.version, latency_ms
+                request.session_id,
+                request.items,
+                data["items"],
+                self.settings.model_name,
+                served.version,
+                latency_ms,
+                features,
             )
         metrics = [{"type": "TIMER", "key": "kaizen_predict_seconds", "value": latency_ms}]  # ms, exposed in s
         if served.version.isdigit():  # MLflow's versions are; a hand-pinned one might not be

@@ -32,7 +32,8 @@ def airflow_env(settings: Settings, secrets: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": str(settings.airflow_parallelism),
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(settings.airflow_parallelism),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # On by default: the nightly chain runs without anyone unpausing DAGs (KAIZEN_START_PAUSED).
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(settings.start_paused),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url}/execution/",
         "AIRFLOW__CORE__FERNET_KEY": secrets["AIRFLOW__CORE__FERNET_KEY"],

@@ -48,9 +48,14 @@ class ComposeError(StackError):
     """A compose command failed or the stack did not become healthy."""
 
 
+# Secrets .env.example leaves empty that the stack runs without: nothing to generate.
+OPTIONAL_SECRETS = ("KAIZEN_ALERT_WEBHOOK_URL",)
+
+
 def required_secrets() -> list[str]:
-    """The variables .env.example leaves empty: every one is a secret compose refuses to start without."""
-    return [name for name, value in read_env_file(ENV_EXAMPLE).items() if value == ""]
+    """The variables .env.example leaves empty (but the optional ones): every one is a secret
+    compose refuses to start without."""
+    return [name for name, value in read_env_file(ENV_EXAMPLE).items() if value == "" and name not in OPTIONAL_SECRETS]
 
 
 def write_env(path: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:

@@ -138,7 +138,7 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
     postgres.grant_read(stack.admin_url, f"{prefix}shop", f"{prefix}shop", stack.settings.shop_reader_role)
     log.info("migrating the demo shop's schema, Kaizen's database and Airflow's metadata database")
     migrate_shop(stack.settings.demo_shop_db_url)
-    database.migrate(stack.settings.kaizen_db_url, stack.settings.serving_db_role)
+    database.migrate(stack.settings.kaizen_db_url, stack.settings.serving_db_role, stack.settings.dashboard_db_role)
     from kaizen.features.repo_config import write_config  # imports Feast: only here, not for status
 
     write_config(stack.settings)  # feast serve reads it at start

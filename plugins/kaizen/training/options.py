@@ -20,6 +20,7 @@ class TrainOptions:
     seed: int = 0
     force_promote: bool = False
     force_reason: str = ""
+    trigger_reason: str = ""  # why the run was started, when monitoring started it
     policy: GatePolicy = field(default_factory=GatePolicy)
 
     def __post_init__(self) -> None:
@@ -39,6 +40,7 @@ def options_from_params(params: dict) -> TrainOptions:
         tuning_budget=int(params["tuning_budget"]),
         force_promote=bool(params["force_promote"]),
         force_reason=params.get("force_reason") or "",
+        trigger_reason=params.get("retrain_reason") or "",
         policy=GatePolicy(
             primary=params["primary_metric"], margin=float(params["margin"]), tolerance=float(params["tolerance"])
         ),

@@ -50,6 +50,7 @@ def log_training(
     mlflow.set_tags(
         {f"kaizen.window.{key}": str(value) for key, value in lineage.window.as_dict().items()}
         | {"kaizen.feature_service": lineage.feature_service, "kaizen.code_version": lineage.code_version}
+        | ({"kaizen.trigger_reason": options.trigger_reason} if options.trigger_reason else {})
     )
 
 

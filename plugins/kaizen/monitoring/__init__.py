@@ -1,0 +1,1 @@
+"""Monitoring: online quality of the served model, drift, alerts and self-started retraining."""
