@@ -95,6 +95,8 @@ def stack_env(alert_receiver) -> dict[str, str]:
         # Tests unpause what they run: a chain started by one test's ingestion would move
         # @champion under another's feet.
         "KAIZEN_START_PAUSED": "true",
+        # The demo shop's newest day holds a couple of hundred replayable answers, not thousands.
+        "KAIZEN_MONITOR_MIN_ANSWERS": "50",
         "KAIZEN_SERVING_POLL_S": "1",
         "KAIZEN_DEPLOY_TIMEOUT_S": "15",
         # Latency budgets are for benchmarks; a busy CI machine must not fail roll-outs on them.

@@ -225,6 +225,45 @@ def test_airflow_reads_the_shop_with_a_select_only_login(compose, e2e):
     assert "shop_reader:***@postgres:5432/shop" in result.stdout
 
 
+REPLAY = """
+from kaizen import lake
+from kaizen.config import Settings
+from kaizen.monitoring.replay import replay
+settings = Settings.from_env()
+events = lake.read_events(settings.lake_dir, ["session_id", "item_id", "event_type", "occurred_at"], newest_days=1)
+views = events[events["event_type"] == "view"].groupby("session_id").size()
+print(replay(settings.model_server_url, events[events["session_id"].isin(views[views >= 3].index[:30])]))
+"""
+
+
+def test_monitoring_judges_replayed_shoppers_and_grafana_reads_the_results(compose, e2e, settings, airflow):
+    """monitor_recommender through Celery: the lake's shoppers replayed against the model
+    server, their answers judged; Grafana's login reads the results and nothing else."""
+    worker = compose.container("airflow-worker")
+    replayed = subprocess.run([compose.engine, "exec", worker, "python", "-c", REPLAY], capture_output=True, text=True)
+    assert replayed.returncode == 0 and int(replayed.stdout.split()[-1]) > 0, replayed.stdout + replayed.stderr
+    time.sleep(3)  # the prediction log writes once a second
+    airflow.unpause("monitor_recommender")
+    run_id = airflow.trigger("monitor_recommender")
+    assert airflow.wait_for_run("monitor_recommender", run_id, timeout_s=900) == "success"
+    assert airflow.task_states("monitor_recommender", run_id)["measure"] == "success"
+
+    def as_grafana(query: str) -> subprocess.CompletedProcess:
+        """psql in the postgres container as Grafana's role; the password passes by environment."""
+        psql = ["psql", "-h", "localhost", "-U", "grafana", "-d", "kaizen", "-tAc", query]
+        return subprocess.run(
+            [compose.engine, "exec", "-e", "PGPASSWORD", compose.container("postgres"), *psql],
+            env={**os.environ, "PGPASSWORD": settings["KAIZEN_GRAFANA_DB_PASSWORD"]},
+            capture_output=True,
+            text=True,
+        )
+
+    judged = as_grafana("SELECT sum(answers) FROM online_quality")
+    assert judged.returncode == 0 and int(judged.stdout.strip()) > 0, judged.stdout + judged.stderr
+    refused = as_grafana("SELECT count(*) FROM prediction_log")
+    assert refused.returncode != 0 and "permission denied" in refused.stderr
+
+
 def test_faults_postgres_and_model_server_restart(compose, e2e, settings, airflow):
     """Answers keep coming while PostgreSQL restarts; the next run succeeds; the model
     server comes back after its own restart (a few refused requests then are fine)."""

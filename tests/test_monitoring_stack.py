@@ -6,11 +6,17 @@ from __future__ import annotations
 import time
 
 import psycopg2
+import pytest
 from mlflow import MlflowClient
 
 from kaizen import lake
 from kaizen.monitoring.replay import replay
 from kaizen.stack.demo import airflow_client
+
+
+def newest_lake_day(stack) -> str:
+    events = lake.read_events(stack.lake_dir, ["occurred_at"], newest_days=1)
+    return events["occurred_at"].max().strftime("%Y-%m-%d")
 
 
 def _logged(url: str, session_ids: list[str]) -> int:
@@ -21,20 +27,27 @@ def _logged(url: str, session_ids: list[str]) -> int:
     return count
 
 
-def test_monitoring_measures_replayed_traffic_and_reports_it_on_the_served_version(stack, e2e_run, alert_receiver):
+@pytest.fixture(scope="module")
+def replayed(stack, e2e_run) -> int:
+    """120 whole sessions of the lake's newest day replayed against the model server; how many
+    answers they got (all logged when this returns)."""
     events = lake.read_events(stack.lake_dir, ["session_id", "item_id", "event_type", "occurred_at"], newest_days=2)
     newest_day = events["occurred_at"].max().floor("D")
     began = events.groupby("session_id")["occurred_at"].min()
     views = events[events["event_type"] == "view"].groupby("session_id").size()
-    chosen = views[(views >= 3) & (began.reindex(views.index) >= newest_day)].index[:60]  # whole sessions
-    replayed = events[events["session_id"].isin(chosen)]
-    sent = replay(stack.model_server_url, replayed)
-    ids = list(replayed["session_id"].unique())
+    chosen = views[(views >= 3) & (began.reindex(views.index) >= newest_day)].index[:120]  # whole sessions
+    sessions = events[events["session_id"].isin(chosen)]
+    sent = replay(stack.model_server_url, sessions)
+    ids = list(chosen)
     deadline = time.monotonic() + 30
     while _logged(stack.kaizen_db_url, ids) < sent and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _logged(stack.kaizen_db_url, ids) == sent
+    return sent
 
+
+def test_monitoring_measures_replayed_traffic_and_reports_it_on_the_served_version(stack, replayed, alert_receiver):
+    sent = replayed
     client = airflow_client(stack)
     client.wait_for_dag("monitor_recommender")
     client.unpause("monitor_recommender")
@@ -60,3 +73,36 @@ def test_monitoring_measures_replayed_traffic_and_reports_it_on_the_served_versi
     reports = [f.path for f in registry.list_artifacts(served.run_id, "monitoring")]
     assert reports and reports[0].endswith(".html")
     assert "drift" not in alert_receiver.kinds()  # no traffic after the training data: nothing to compare
+
+
+def test_a_quality_drop_starts_training_with_the_reason_in_its_conf_and_note(stack, replayed, alert_receiver):
+    """Given a served version that scored far better the day before, today's answers are a
+    drop: monitoring alerts, records the request, updates the Asset and starts training."""
+    client = airflow_client(stack)
+    client.wait_for_dag("monitor_recommender")
+    client.unpause("monitor_recommender")
+    served = MlflowClient(stack.mlflow_tracking_uri).get_model_version_by_alias(stack.model_name, "champion").version
+    with psycopg2.connect(stack.kaizen_db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO online_quality (model_name, model_version, day, answers, judged, hr_at_20, monitor_run) "
+            "VALUES (%s, %s, %s::date - 1, 1000, 1000, 0.99, 'given')",
+            (stack.model_name, served, newest_lake_day(stack)),
+        )
+    conn.close()
+
+    run_id = client.trigger("monitor_recommender")
+    assert client.wait_for_run("monitor_recommender", run_id, timeout_s=600) == "success"
+    assert set(client.task_states("monitor_recommender", run_id).values()) == {"success"}
+    alert = alert_receiver.wait_for("quality_drop", lambda details: details["version"] == served)
+    assert alert["details"]["drop"] > 0.2
+
+    runs = client.request("GET", "/dags/train_recommender/dagRuns")["dag_runs"]  # paused here: it stays queued
+    (started,) = [r for r in runs if r["conf"].get("retrain_reason")]
+    try:
+        assert f"online HR@20 of v{served} fell" in started["conf"]["retrain_reason"]
+        assert started["note"].startswith("Started by monitor_recommender: online HR@20")
+        events = client.request("GET", "/assets/events", params={"source_dag_id": "monitor_recommender"})
+        reasons = [e["extra"].get("reason", "") for e in events["asset_events"]]
+        assert any(reason == started["conf"]["retrain_reason"] for reason in reasons)
+    finally:
+        client.request("DELETE", f"/dags/train_recommender/dagRuns/{started['dag_run_id']}")

@@ -394,6 +394,17 @@ def test_a_postgresql_restart_under_load_is_seen_by_every_health_check_and_needs
         lines = run_kaizen(stack_env, "status").stdout.splitlines()
         return {line.split()[1] for line in lines if line.startswith("FAIL")}
 
+    # Every model-server worker filters before the outage (an earlier test restarted the
+    # feature server): twenty answers in a row with online features.
+    ready_by = time.monotonic() + 60
+    body = {"jsonData": {"items": ["461686", "257040"], "k": 10}}
+
+    def features_of_twenty() -> list[str]:
+        return [requests.post(url, json=body, timeout=10).json()["jsonData"]["features"] for _ in range(20)]
+
+    while features_of_twenty() != ["online"] * 20:
+        assert time.monotonic() < ready_by, "the model server's workers do not all filter with online features"
+        time.sleep(0.5)
     supervisor = Supervisor(stack.home)
     workers = [threading.Thread(target=load) for _ in range(2)]
     for worker in workers:
@@ -458,3 +469,29 @@ def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):
         and 'deployment_name="model-server"' in line
         for line in answered
     ), answered
+
+
+def test_a_scheduler_killed_mid_run_leaves_the_run_to_finish_after_its_restart(stack, e2e_run):
+    """kill -9 of the scheduler while a task runs: supervisord restarts it, and the run
+    finishes (the task completes, or is found dead and retried)."""
+    import os
+    import signal
+    import time
+
+    from kaizen.stack.demo import airflow_client
+    from kaizen.stack.supervisor import Supervisor
+
+    client = airflow_client(stack)
+    client.wait_for_dag("materialize_features")
+    client.unpause("materialize_features")
+    run_id = client.trigger("materialize_features")
+    deadline = time.monotonic() + 300
+    while client.task_states("materialize_features", run_id).get("refresh") != "running":
+        assert time.monotonic() < deadline, client.task_states("materialize_features", run_id)
+        time.sleep(0.5)
+    supervisor = Supervisor(stack.home)
+    killed = supervisor.program_pid("airflow-scheduler")
+    os.kill(killed, signal.SIGKILL)
+    assert client.wait_for_run("materialize_features", run_id, timeout_s=900) == "success"
+    assert supervisor.state("airflow-scheduler") == "RUNNING"
+    assert supervisor.program_pid("airflow-scheduler") != killed

@@ -138,6 +138,10 @@ class Supervisor:
         """supervisord's process id: every service of the stack descends from it."""
         return self._rpc().supervisor.getPID()
 
+    def program_pid(self, name: str) -> int:
+        """The process id of one program (0 when it is not running)."""
+        return self._rpc().supervisor.getProcessInfo(name)["pid"]
+
     def shutdown(self) -> None:
         """Stop every program, in reverse start order, then supervisord itself."""
         if not self.is_running():
