@@ -28,8 +28,6 @@ from kaizen.monitoring.retraining import RetrainDecision
 
 log = logging.getLogger(__name__)
 
-EVENT_COLUMNS = ["session_id", "item_id", "event_type", "occurred_at"]
-
 
 @dataclass
 class Verdict:
@@ -63,7 +61,8 @@ def monitor(settings: Settings, monitor_run: str, now: datetime | None = None) -
     now = now or datetime.now(UTC)
     database.migrate(settings.kaizen_db_url, settings.serving_db_role, settings.dashboard_db_role)
     answers = store.read_answers(settings.kaizen_db_url, now - timedelta(days=settings.monitor_lookback_days))
-    events = lake.read_events(settings.lake_dir, EVENT_COLUMNS, newest_days=settings.monitor_lookback_days + 1)
+    newest_days = settings.monitor_lookback_days + 1
+    events = lake.read_events(settings.lake_dir, online_quality.EVENT_COLUMNS, newest_days=newest_days)
     measured = online_quality.measure(answers, events)
     store.write_quality(settings.kaizen_db_url, measured.per_day, monitor_run)
     history = store.read_quality(settings.kaizen_db_url, settings.model_name)
@@ -130,7 +129,7 @@ def judge(settings: Settings, measured: online_quality.Measured, history: pd.Dat
         return verdict
     reference_from = trained_until - pd.Timedelta(days=settings.drift_reference_days - 1)
     between = (reference_from.date(), trained_until.date())
-    reference = lake.read_events(settings.lake_dir, EVENT_COLUMNS, between=between)
+    reference = lake.read_events(settings.lake_dir, online_quality.EVENT_COLUMNS, between=between)
     current = events[days.isin(after)]
     verdict.reference_days = f"{reference_from:%Y-%m-%d}..{trained_until:%Y-%m-%d}"
     verdict.current_days = f"{after[0]:%Y-%m-%d}..{after[-1]:%Y-%m-%d}"

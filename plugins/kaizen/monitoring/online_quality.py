@@ -150,9 +150,8 @@ def _aggregate(judged: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             "item": np.fromiter(chain.from_iterable(judged["recommended"]), dtype=object, count=int(lengths.sum())),
         }
     )
-    views = events.loc[events["event_type"] == "view", ["item_id"]].assign(
-        day=day_strings(events["occurred_at"])[(events["event_type"] == "view").to_numpy()]
-    )
+    views = events.loc[events["event_type"] == "view", ["item_id", "occurred_at"]]
+    views = views.assign(day=day_strings(views["occurred_at"]))
     per_day_counts = views.groupby(["day", "item_id"]).size()
     days = set(per_day_counts.index.get_level_values("day"))
     coverage, popular = [], []
