@@ -63,7 +63,14 @@ lint: $(ORCH)/.installed
 	$(ORCH)/bin/ruff check .
 	$(ORCH)/bin/ruff format --check .
 
-test: envs lint
+# The browser tests (tests/test_operator_ui.py) drive Debian's Chromium through Playwright.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests ..."
+	$(SUDO) apt-get install -y -q chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+test: envs lint $(CHROMIUM)
 	$(ORCH)/bin/python -m pytest
 
 # The production stack in containers (tests/test_compose_stack.py): docker, or podman with

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from bench import stack as embedded_bench
+from kaizen.airflow_api import AirflowClient
 from kaizen.config import PROJECT_DIR
 from kaizen.serving.client import ModelServerClient
-from kaizen.stack.airflow_api import AirflowClient
 from kaizen.stack.compose import LOAD_DEMO_EVENTS, ComposeStack, find_engine, write_env
 from kaizen.stack.postgres import free_port
 

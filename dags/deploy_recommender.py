@@ -1,7 +1,10 @@
 """deploy_recommender: serve a registered version safely, whenever a new champion is promoted.
 
 Runs on the ``model_champion`` Asset (a promotion by train_recommender) and on demand with
-Params: which ``version`` (empty: the current @champion) and which ``strategy``.
+Params: which ``version`` (a list of the registered versions with their aliases and gate
+decisions; empty: the current @champion), why (``reason``: required to deploy any other
+version, such as a rollback) and which ``strategy``. A deploy someone triggered is tagged on
+the version with who and why; the run's note says what changed.
 
 - ``local`` target (embedded stack, docker compose): points @champion at the version,
   waits until the model server serves it, sends smoke requests and checks latency; on any
@@ -18,8 +21,12 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.assets import MODEL_CHAMPION
 from kaizen.config import Settings
-from kaizen.dag_defaults import default_args, fail_fast
+from kaizen.dag_defaults import default_args, fail_fast, outcome_note
+from kaizen.registry.choices import version_param
+from kaizen.registry.gate import MIN_OVERRIDE_REASON
 from kaizen.serving.manifests import STRATEGIES
+
+SETTINGS = Settings.from_env()
 
 
 @dag(
@@ -34,7 +41,16 @@ from kaizen.serving.manifests import STRATEGIES
     default_args=default_args(retries=0, timeout=timedelta(minutes=30)),
     params={
         "version": Param(
-            "", type="string", description="Registry version to deploy; empty deploys the current @champion."
+            None,
+            type=["null", "string"],
+            description="Registry version to deploy; empty deploys the current @champion.",
+            **version_param(SETTINGS.mlflow_tracking_uri, SETTINGS.model_name),
+        ),
+        "reason": Param(
+            None,
+            type=["null", "string"],
+            minLength=MIN_OVERRIDE_REASON,
+            description=f"Why (at least {MIN_OVERRIDE_REASON} characters): required for any version but the champion.",
         ),
         "strategy": Param(
             "replace", enum=list(STRATEGIES), description="replace, canary (traffic split) or shadow (mirrored)."
@@ -42,23 +58,34 @@ from kaizen.serving.manifests import STRATEGIES
         "canary_percent": Param(
             10, type="integer", minimum=1, maximum=99, description="Traffic to the new version in a canary."
         ),
-        "target": Param(
-            Settings.from_env().deploy_target, enum=["local", "kubernetes"], description="Where to deploy."
-        ),
+        "target": Param(SETTINGS.deploy_target, enum=["local", "kubernetes"], description="Where to deploy."),
     },
 )
 def deploy_recommender():
+    def request():
+        from kaizen.serving.rollout import DeployRequest
+
+        context = get_current_context()
+        return DeployRequest.from_params(context["params"], context["dag_run"].triggering_user_name)
+
+    @task
+    @fail_fast
+    def check_request() -> None:
+        """A rollback without a reason fails here, before anything is rendered or moved."""
+        from kaizen.serving.rollout import check_request
+
+        check_request(Settings.from_env(), request())
+
     @task
     @fail_fast
     def render_manifest() -> dict:
         from kaizen.serving.manifest_store import render_and_store
 
         params = get_current_context()["params"]
-        return render_and_store(
-            Settings.from_env(), params["version"] or None, params["strategy"], params["canary_percent"]
-        )
+        return render_and_store(Settings.from_env(), params["version"], params["strategy"], params["canary_percent"])
 
     @task
+    @outcome_note
     @fail_fast
     def roll_out(rendered: dict) -> dict:
         from kaizen.serving.rollout import deploy
@@ -67,11 +94,11 @@ def deploy_recommender():
             return {
                 "manifest": rendered["artifact"],
                 "applied": False,
-                "note": "apply with kubectl or the Terraform module",
+                "note": f"rendered {rendered['artifact']} (v{rendered['version']}): apply with kubectl or Terraform",
             }
-        return deploy(Settings.from_env(), rendered["version"])
+        return deploy(Settings.from_env(), rendered["version"], request())
 
-    roll_out(render_manifest())
+    check_request() >> roll_out(render_manifest())
 
 
 deploy_recommender()

@@ -4,7 +4,8 @@ check_source -> ingest_events -> refresh_features -> train_and_gate -> deploy
 
 train_and_gate registers the new version and promotes it to @champion if it beats the
 current one (the first always does); deploy waits until the model server serves the
-champion, smoke-tests it over HTTP and rolls the alias back if it fails.
+champion, smoke-tests it over HTTP and rolls the alias back if it fails (it skips when the
+gate kept the challenger). Each says its outcome in the run's note.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from kaizen.dag_defaults import default_args, fail_fast
+from kaizen.dag_defaults import default_args, fail_fast, outcome_note
 from kaizen.models import DEFAULT_FAMILY, MODELS
 
 
@@ -58,6 +59,7 @@ def kaizen_e2e():
         return refresh(Settings.from_env())
 
     @task
+    @outcome_note
     @fail_fast
     def train_and_gate(features: dict) -> dict:
         from kaizen.config import Settings
@@ -69,10 +71,15 @@ def kaizen_e2e():
         return train_recommender(Settings.from_env(), options)
 
     @task(retries=0)  # a failed roll-out has already rolled back: see deploy_recommender
+    @outcome_note
     def deploy(trained: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from kaizen.config import Settings
         from kaizen.serving.rollout import deploy
 
+        if not trained["promoted"]:
+            raise AirflowSkipException(f"{trained['note']}; the champion keeps serving")
         return deploy(Settings.from_env())
 
     extracted = ingest_events()

@@ -16,8 +16,9 @@ from datetime import timedelta
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from kaizen.assets import FEATURES, MODEL_CHAMPION
-from kaizen.dag_defaults import default_args, fail_fast
+from kaizen.dag_defaults import default_args, fail_fast, outcome_note
 from kaizen.models import DEFAULT_FAMILY, MODELS
+from kaizen.registry.gate import MIN_OVERRIDE_REASON
 
 
 @dag(
@@ -47,7 +48,10 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
         "tolerance": Param(0.01, type="number", minimum=0, description="How much worse it may be on HR@20 meanwhile."),
         "force_promote": Param(False, type="boolean", description="Promote even if the gate refuses (needs a reason)."),
         "force_reason": Param(
-            "", type="string", description="Why the gate is overridden; required with force_promote."
+            None,
+            type=["null", "string"],
+            minLength=MIN_OVERRIDE_REASON,
+            description=f"Why the gate is overridden ({MIN_OVERRIDE_REASON}+ characters); required with force_promote.",
         ),
         "retrain_reason": Param(
             None,
@@ -57,7 +61,16 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
     },
 )
 def train_recommender():
+    @task(retries=0)
+    @fail_fast
+    def check_params() -> None:
+        """Rules that span Params (the form checks each one alone), before any work starts."""
+        from kaizen.training.options import options_from_params
+
+        options_from_params(get_current_context()["params"])
+
     @task(outlets=[MODEL_CHAMPION])
+    @outcome_note
     @fail_fast
     def train_and_gate() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -69,10 +82,10 @@ def train_recommender():
         result = train_recommender(Settings.from_env(), options_from_params(get_current_context()["params"]))
         if not result["promoted"]:
             # Kept as @challenger: the champion did not change, so deploy must not run.
-            raise AirflowSkipException(f"v{result['version']} kept as @challenger: {result['reason']}")
+            raise AirflowSkipException(result["note"])
         return result
 
-    train_and_gate()
+    check_params() >> train_and_gate()
 
 
 train_recommender()

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from kaizen.airflow_api import AirflowClient
 from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, read_env_file
 from kaizen.errors import ModelServerError
 from kaizen.serving.client import ModelServerClient
-from kaizen.stack.airflow_api import AirflowClient
 from kaizen.stack.compose import LOAD_DEMO_EVENTS, ComposeStack, find_engine, required_secrets, write_env
 from kaizen.stack.postgres import free_port
 
@@ -108,10 +108,13 @@ def champion(settings: dict[str, str]) -> str:
     return str(response.json()["model_version"]["version"])
 
 
-def test_the_pipeline_runs_and_the_champion_serves(e2e, settings):
+def test_the_pipeline_runs_and_the_champion_serves(e2e, settings, airflow):
     answer = ModelServerClient(url(settings, "KAIZEN_SERVING_PORT")).recommend(["355908", "248676"], k=10)
     assert len(answer.items) == 10
     assert answer.model_version == champion(settings)
+    # The tasks wrote their outcome on the run's page as airflow-init's API user.
+    note = airflow.request("GET", f"/dags/kaizen_e2e/dagRuns/{e2e}")["note"]
+    assert note.startswith(f"@{CHAMPION_ALIAS} "), note
 
 
 def test_published_ports_bind_to_loopback_only(compose):

@@ -2,7 +2,9 @@
 
 A broken DAG file would otherwise show up only in the slow stack tests, as a DAG that
 never appears. Parsing happens in a fresh interpreter with outbound connections refused,
-as the dag-processor parses them: a DAG file must not touch the network at import time.
+as the dag-processor parses them: a DAG file must not need the network at import time. The
+one read it tries, deploy_recommender's list of registered versions for its form
+(kaizen.registry.choices), is bounded to seconds and falls back to a free-text field, as here.
 """
 
 from __future__ import annotations

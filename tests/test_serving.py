@@ -44,6 +44,18 @@ def register_unloadable(settings) -> str:
     return register(settings.mlflow_tracking_uri, uri, settings.model_name)
 
 
+def wait_until_offered(client, version: str, timeout_s: float = 180) -> None:
+    """deploy_recommender's ``version`` Param lists the registry's versions as of the DAG file's
+    last parse (every 30 s or so): a version registered a moment ago is refused until then."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        schema = client.request("GET", "/dags/deploy_recommender/details")["params"]["version"]["schema"]
+        if version in schema.get("enum", []):
+            return
+        assert time.monotonic() < deadline, f"version {version} never appeared in deploy_recommender's form"
+        time.sleep(5)
+
+
 @pytest.fixture(scope="module")
 def served(stack, e2e_run):
     return MlflowClient(stack.mlflow_tracking_uri).get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version
@@ -89,7 +101,9 @@ def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, 
     client = airflow_client(stack)
     client.wait_for_dag("deploy_recommender")
     client.unpause("deploy_recommender")
-    run_id = client.trigger("deploy_recommender", {"version": broken, "strategy": "replace", "target": "local"})
+    wait_until_offered(client, broken)
+    conf = {"version": broken, "reason": "deploy drill of a broken build", "strategy": "replace", "target": "local"}
+    run_id = client.trigger("deploy_recommender", conf)
     assert client.wait_for_run("deploy_recommender", run_id, timeout_s=300) == "failed"
     registry = MlflowClient(stack.mlflow_tracking_uri)
     assert registry.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version == served

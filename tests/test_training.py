@@ -111,9 +111,21 @@ def test_gate_decision_rules():
     assert decide({"mrr_20": 0.32, "hr_20": 0.49}, champion, policy).promote
     assert not decide({"mrr_20": 0.305, "hr_20": 0.55}, champion, policy).promote  # inside the margin
     refused = decide({"mrr_20": 0.40, "hr_20": 0.40}, champion, policy)
-    assert not refused.promote and "hr_20 drops" in refused.reason
+    assert not refused.promote and "HR@20 drops" in refused.reason
     with pytest.raises(ValueError):
         force(refused, "  ")
+
+
+def test_gate_decisions_read_as_one_line_on_the_runs_page():
+    champion = {"mrr_20": 0.411, "hr_20": 0.60}
+    first = decide({"mrr_20": 0.325, "hr_20": 0.5}, None)
+    assert first.note("1") == "v1 promoted to @champion, the first: MRR@20 .325"
+    tie = decide({"mrr_20": 0.411, "hr_20": 0.60}, champion, GatePolicy(), champion_version="1")
+    assert tie.note("4") == "v4 kept as @challenger: MRR@20 .411 does not beat champion v1 .411 (margin 0)"
+    better = decide({"mrr_20": 0.423, "hr_20": 0.60}, champion, GatePolicy(), champion_version="4")
+    assert better.note("5") == "v5 promoted over v4: +0.012 MRR@20 (MRR@20 .423)"
+    forced = force(tie, "rollout drill")
+    assert forced.note("4").startswith("v4 promoted over v1: forced by operator: rollout drill (gate said: MRR@20")
 
 
 # -- without the stack ------------------------------------------------------------------
@@ -122,8 +134,10 @@ def test_gate_decision_rules():
 def test_options_are_checked_when_built():
     with pytest.raises(ConfigError, match="unknown model 'nope'"):
         TrainOptions(model="nope")
-    with pytest.raises(ConfigError, match="force_reason"):
+    with pytest.raises(ConfigError, match="force_reason of at least 10 characters"):
         TrainOptions(force_promote=True, force_reason="  ")
+    with pytest.raises(ConfigError, match="got 'too short'"):
+        TrainOptions(force_promote=True, force_reason=" too short ")
     assert TrainOptions(force_promote=True, force_reason="rollout drill").force_promote
 
 
@@ -189,6 +203,8 @@ def test_model_card_shows_the_lineage_and_the_gates_comparison(rr_events):
     assert f"({split.train.n_sessions} sessions, {split.train.n_items} items)" in card
     assert "(1234 predictions)" in card and "| code version | `abc1234` |" in card
     assert "Against the champion (v3)" in card and "| mrr_20 | 0.3000 | 0.3100 |" in card
+    first = report.model_card("kaizen-recommender", "1", lineage, challenger, decide(challenger, None))
+    assert "promoted to @champion" in first and "Against the champion" not in first and "nan" not in first
 
 
 def test_the_result_the_dags_return_to_xcom():
@@ -199,6 +215,7 @@ def test_the_result_the_dags_return_to_xcom():
         "version": "7",
         "promoted": True,
         "reason": "no champion yet",
+        "note": "v7 promoted to @champion, the first: MRR@20 .300",
         "metrics": {"mrr_20": 0.3, "hr_20": 0.5},
     }
 

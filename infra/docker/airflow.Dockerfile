@@ -30,6 +30,7 @@ RUN pip install --no-cache-dir --no-deps /opt/kaizen
 COPY --chown=airflow:0 dags /opt/airflow/dags
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-healthcheck.sh /opt/kaizen/bin/airflow-healthcheck
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-init.sh /opt/kaizen/bin/airflow-init
+COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-user.sh /opt/kaizen/bin/airflow-user
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-start.sh /opt/kaizen/bin/airflow-start
 
 # The code version recorded on every trained model (there is no git checkout in the image);

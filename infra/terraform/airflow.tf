@@ -76,7 +76,7 @@ resource "helm_release" "airflow" {
 
     # Settings of every Airflow container: kaizen.config.Settings, the shared lake.
     env = [for name, value in local.kaizen_env : { name = name, value = value }]
-    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD", "KAIZEN_ALERT_WEBHOOK_URL"] : {
+    secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD", "KAIZEN_ALERT_WEBHOOK_URL", "KAIZEN_AIRFLOW_API_PASSWORD"] : {
       envName    = key
       secretName = kubernetes_secret_v1.kaizen_env.metadata[0].name
       secretKey  = key
@@ -94,4 +94,86 @@ resource "helm_release" "airflow" {
   ]
 
   depends_on = [kubernetes_job_v1.db_init]
+}
+
+# The API user tasks write their outcome (the run's note) as: role User, DAG runs only. The
+# chart's create-user job makes the admin alone; this job runs the image's airflow-user script
+# (compose's airflow-init runs the same), with the password in the environment, not in args.
+resource "kubernetes_job_v1" "airflow_api_user" {
+  #checkov:skip=CKV_K8S_43:the kaizen/airflow image is built for each deployment (infra/docker); image_tag may carry a digest (tag@sha256:...)
+  #checkov:skip=CKV_K8S_22:airflow writes its home (logs, pid files) when it starts
+  metadata {
+    # A new name with each image, so that an apply re-runs it (and sets a rotated password again).
+    name      = "kaizen-airflow-api-user-${substr(sha256(var.image_tag), 0, 8)}"
+    namespace = kubernetes_namespace_v1.kaizen.metadata[0].name
+    labels    = local.labels
+  }
+  spec {
+    backoff_limit              = 6
+    ttl_seconds_after_finished = 86400
+    template {
+      metadata {
+        labels = local.labels
+      }
+      spec {
+        restart_policy                  = "OnFailure"
+        automount_service_account_token = false
+        security_context {
+          run_as_non_root = true
+          run_as_user     = 50000 # the airflow user of the image
+          run_as_group    = 0
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+        container {
+          name              = "airflow-api-user"
+          image             = "${var.airflow_image_repository}:${var.image_tag}"
+          image_pull_policy = "Always"
+          command           = ["bash", "/opt/kaizen/bin/airflow-user", "kaizen", "User"]
+          env {
+            name  = "AIRFLOW__CORE__AUTH_MANAGER"
+            value = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+          }
+          env {
+            name = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+            value_from {
+              secret_key_ref {
+                name = kubernetes_secret_v1.airflow_metadata.metadata[0].name
+                key  = "connection"
+              }
+            }
+          }
+          env {
+            name = "AIRFLOW_USER_PASSWORD"
+            value_from {
+              secret_key_ref {
+                name = kubernetes_secret_v1.kaizen_env.metadata[0].name
+                key  = "KAIZEN_AIRFLOW_API_PASSWORD"
+              }
+            }
+          }
+          resources {
+            requests = { cpu = "100m", memory = "256Mi" }
+            limits   = { cpu = "1", memory = "1Gi" }
+          }
+          security_context {
+            allow_privilege_escalation = false
+            read_only_root_filesystem  = false
+            privileged                 = false
+            run_as_non_root            = true
+            capabilities {
+              drop = ["ALL"]
+            }
+          }
+        }
+      }
+    }
+  }
+  wait_for_completion = true
+  timeouts {
+    create = "10m"
+    update = "10m"
+  }
+  depends_on = [helm_release.airflow]
 }

@@ -25,15 +25,19 @@ locals {
   # kaizen.config.Settings of every Airflow pod and the model server, as in docker-compose.yml.
   # The ones with passwords are in the kaizen-env Secret (secrets.tf).
   kaizen_env = {
-    KAIZEN_HOME              = "/opt/airflow/kaizen"
-    KAIZEN_LAKE_DIR          = local.lake_dir
-    KAIZEN_MODEL_NAME        = var.model_name
-    KAIZEN_EXPERIMENT        = var.model_name
-    MLFLOW_TRACKING_URI      = local.mlflow_url
-    MLFLOW_TRACKING_USERNAME = nonsensitive(var.mlflow_admin.username)
-    KAIZEN_MODEL_SERVER_URL  = local.model_server_url
-    KAIZEN_AIRFLOW_URL       = "http://airflow-api-server:${local.services["airflow-api-server"].port}"
-    KAIZEN_START_PAUSED      = tostring(var.start_paused)
+    KAIZEN_HOME                          = "/opt/airflow/kaizen"
+    KAIZEN_LAKE_DIR                      = local.lake_dir
+    KAIZEN_MODEL_NAME                    = var.model_name
+    KAIZEN_EXPERIMENT                    = var.model_name
+    MLFLOW_TRACKING_URI                  = local.mlflow_url
+    MLFLOW_TRACKING_USERNAME             = nonsensitive(var.mlflow_admin.username)
+    KAIZEN_MODEL_SERVER_URL              = local.model_server_url
+    KAIZEN_AIRFLOW_URL                   = "http://airflow-api-server:${local.services["airflow-api-server"].port}"
+    KAIZEN_START_PAUSED                  = tostring(var.start_paused)
+    KAIZEN_AIRFLOW_API_USER              = "kaizen"
+    # MLflow's INFO lines reach the task log at INFO, not through stderr (shown as ERROR).
+    MLFLOW_CONFIGURE_LOGGING             = "false"
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR = "false"
   }
 
   labels = {

@@ -48,6 +48,7 @@ resource "kubernetes_secret_v1" "kaizen_env" {
     MLFLOW_TRACKING_USERNAME     = var.mlflow_admin.username
     MLFLOW_TRACKING_PASSWORD     = var.mlflow_admin.password
     KAIZEN_ALERT_WEBHOOK_URL     = var.alert_webhook_url
+    KAIZEN_AIRFLOW_API_PASSWORD  = var.airflow_secrets.api_password
   }
 }
 

@@ -162,9 +162,10 @@ variable "airflow_secrets" {
     api_secret_key = string
     jwt_secret     = string
     admin_password = string
+    api_password   = string
     redis_password = string
   })
-  description = "Airflow's Fernet key (urlsafe base64 of 32 bytes), [api] secret_key, [api_auth] jwt_secret, the admin user's password and the Celery broker's Redis password."
+  description = "Airflow's Fernet key (urlsafe base64 of 32 bytes), [api] secret_key, [api_auth] jwt_secret, the admin user's password, the password of the API user tasks write run notes as (KAIZEN_AIRFLOW_API_PASSWORD) and the Celery broker's Redis password."
   sensitive   = true
 
   # An empty Fernet key stores connections in clear, an empty JWT secret lets anyone mint tokens,

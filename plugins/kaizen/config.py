@@ -100,6 +100,11 @@ class Settings:
     )
 
     airflow_port: int = _setting("KAIZEN_AIRFLOW_PORT", 8080, "Airflow api-server (UI and REST API).")
+    airflow_api_user: str = _setting(
+        "KAIZEN_AIRFLOW_API_USER",
+        "kaizen",
+        "Airflow user (role User) as whom tasks write run notes; its password is KAIZEN_AIRFLOW_API_PASSWORD.",
+    )
     airflow_parallelism: int = _setting(
         "KAIZEN_AIRFLOW_PARALLELISM", 4, "Task slots; each idle LocalExecutor worker costs ~150 MB."
     )
@@ -361,6 +366,14 @@ def alert_webhook_url(environ: Mapping[str, str] | None = None) -> str:
     and only Airflow's tasks send alerts."""
     environ = os.environ if environ is None else environ
     return environ.get("KAIZEN_ALERT_WEBHOOK_URL", "").strip()
+
+
+def airflow_api_password(environ: Mapping[str, str] | None = None) -> str:
+    """``KAIZEN_AIRFLOW_API_PASSWORD``: the password of the Airflow user (``KAIZEN_AIRFLOW_API_USER``)
+    as whom tasks write their outcome on the run's page. A secret, so not in ``Settings``; empty:
+    outcomes go to the task log only."""
+    environ = os.environ if environ is None else environ
+    return environ.get("KAIZEN_AIRFLOW_API_PASSWORD", "")
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -6,7 +6,8 @@ they back off so a struggling dependency is not hammered. Errors a retry cannot 
 Param, a setting, data that failed validation) fail the task at once (``fail_fast``). A DAG
 whose task must not be repeated blindly (a roll-out that rolled back) asks for no retries.
 Every task has a time limit, so a hung read or a stuck service fails the run (and alerts)
-instead of holding a slot; a task that fails for good sends the ``failed_run`` alert.
+instead of holding a slot; a task that fails for good sends the ``failed_run`` alert and
+says why on the run's page. A task wrapped in ``outcome_note`` says what it did there too.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import functools
 from datetime import timedelta
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import BaseNotifier
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import BaseNotifier, get_current_context
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from kaizen import alerts
+from kaizen import alerts, run_notes
 from kaizen.errors import BadRequest, ConfigError, DataQualityError
 
 OWNER = "kaizen"
@@ -32,6 +33,7 @@ class FailureAlert(BaseNotifier):
     def notify(self, context) -> None:
         ti = context["ti"]
         error = context.get("exception")
+        run_notes.publish_from_context(context, f"{ti.task_id} failed: {_first_line(error)}")
         alerts.send(
             "failed_run",
             f"{ti.dag_id} run {ti.run_id}: task {ti.task_id} failed after {ti.try_number} tries: {error}",
@@ -62,6 +64,33 @@ def fail_fast(function):
             return function(*args, **kwargs)
         except PERMANENT as exc:
             raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried: a retry cannot fix this)") from exc
+
+    return task_function
+
+
+def _first_line(error) -> str:
+    """An exception as the run's note shows it: its message without a traceback or the class
+    names ``fail_fast`` adds."""
+    text = str(error).split("\n", 1)[0]
+    for name in (*(cls.__name__ for cls in PERMANENT), "AirflowFailException"):
+        text = text.removeprefix(f"{name}: ")
+    return text.removesuffix(" (not retried: a retry cannot fix this)")
+
+
+def outcome_note(function):
+    """Wrap a task's function so that its outcome is the run's note: the ``note`` of the dict it
+    returns, or the reason it skipped."""
+
+    @functools.wraps(function)
+    def task_function(*args, **kwargs):
+        try:
+            result = function(*args, **kwargs)
+        except AirflowSkipException as skipped:
+            run_notes.publish_from_context(get_current_context(), str(skipped))
+            raise
+        if isinstance(result, dict) and result.get("note"):
+            run_notes.publish_from_context(get_current_context(), result["note"])
+        return result
 
     return task_function
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 
 import mlflow
@@ -14,7 +16,12 @@ log = logging.getLogger(__name__)
 
 def register(tracking_uri: str, model_uri: str, name: str) -> str:
     mlflow.set_tracking_uri(tracking_uri)
-    version = mlflow.register_model(model_uri, name).version
+    # register_model prints its progress to stderr, which Airflow's task log shows as ERROR lines.
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        version = mlflow.register_model(model_uri, name).version
+    for line in printed.getvalue().splitlines():
+        log.info("%s", line)
     log.info("registered %s version %s from %s", name, version, model_uri)
     return str(version)
 

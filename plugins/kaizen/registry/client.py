@@ -8,7 +8,7 @@ files through the tracking server's artifact proxy (``--serve-artifacts``).
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +26,8 @@ class ModelVersion:
     name: str
     version: str
     run_id: str
+    aliases: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class RegistryClient:
@@ -43,6 +45,29 @@ class RegistryClient:
             return None
         mv = body["model_version"]
         return ModelVersion(mv["name"], str(mv["version"]), mv.get("run_id", ""))
+
+    def versions(self, name: str, newest: int = 50) -> list[ModelVersion]:
+        """The ``newest`` versions of ``name``, newest first, with their aliases and tags (none
+        before the first registration)."""
+        model = self._get("/api/2.0/mlflow/registered-models/get", {"name": name})
+        aliases: dict[str, list[str]] = {}
+        for entry in (model or {}).get("registered_model", {}).get("aliases", []):
+            aliases.setdefault(str(entry["version"]), []).append(entry["alias"])
+        body = self._get(
+            "/api/2.0/mlflow/model-versions/search",
+            {"filter": f"name='{name}'", "max_results": newest, "order_by": "version_number DESC"},
+        )
+        found = [
+            ModelVersion(
+                mv["name"],
+                str(mv["version"]),
+                mv.get("run_id", ""),
+                tuple(sorted(aliases.get(str(mv["version"]), []))),
+                {tag["key"]: tag["value"] for tag in mv.get("tags", [])},
+            )
+            for mv in (body or {}).get("model_versions", [])
+        ]
+        return sorted(found, key=lambda mv: int(mv.version), reverse=True)
 
     def download(self, name: str, version: str, relative_path: str, dest: Path | None = None) -> Path:
         """Download one file of a model version (path relative to the model's root)."""

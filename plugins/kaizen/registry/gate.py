@@ -7,16 +7,18 @@ otherwise it becomes ``@challenger`` and the reason is recorded on the version.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from dataclasses import asdict, dataclass, field
-
-from mlflow import MlflowClient
+from dataclasses import dataclass
 
 from kaizen.config import CHAMPION_ALIAS
 
 log = logging.getLogger(__name__)
 
 CHALLENGER_ALIAS = "challenger"
+# Characters (blanks around not counted) of the reason an operator gives to override the gate:
+# a forced promotion, or deploying a version other than the champion (a rollback).
+MIN_OVERRIDE_REASON = 10
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,34 @@ class GateDecision:
     champion: dict[str, float] | None = None
     champion_version: str | None = None
     forced: bool = False
-    details: dict = field(default_factory=dict)
+    metric: str = "mrr_20"  # the primary metric the decision was made on
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dataclasses.asdict(self)
+
+    def note(self, version: str) -> str:
+        """The decision in one line, for the run's page: what happened to ``version`` and why."""
+        primary = f"{_name(self.metric)} {_value(self.challenger[self.metric])}"
+        if self.champion is None:
+            return f"v{version} promoted to @champion, the first: {primary}"
+        if self.forced:
+            return f"v{version} promoted over v{self.champion_version}: {self.reason}"
+        if self.promote:
+            gain = self.challenger[self.metric] - self.champion[self.metric]
+            return f"v{version} promoted over v{self.champion_version}: {gain:+.3f} {_name(self.metric)} ({primary})"
+        return f"v{version} kept as @challenger: {self.reason}"
+
+
+METRIC_NAMES = {"mrr_20": "MRR@20", "hr_20": "HR@20", "ndcg_20": "NDCG@20"}
+
+
+def _name(metric: str) -> str:
+    return METRIC_NAMES.get(metric, metric)
+
+
+def _value(x: float) -> str:
+    """A metric as people quote them: .411, not 0.41100000."""
+    return f"{x:.3f}".removeprefix("0")
 
 
 def decide(
@@ -48,41 +74,38 @@ def decide(
     champion_version: str | None = None,
 ) -> GateDecision:
     if champion is None:
-        return GateDecision(True, "no champion yet", challenger)
-    p = policy.primary
+        return GateDecision(True, "no champion yet", challenger, metric=policy.primary)
+    p, name = policy.primary, _name(policy.primary)
     if not challenger[p] > champion[p] + policy.margin:
         reason = (
-            f"{p} {challenger[p]:.4f} does not beat the champion's {champion[p]:.4f} "
-            f"by more than the margin {policy.margin}"
+            f"{name} {_value(challenger[p])} does not beat champion v{champion_version} "
+            f"{_value(champion[p])} (margin {policy.margin:g})"
         )
-        return GateDecision(False, reason, challenger, champion, champion_version)
+        return GateDecision(False, reason, challenger, champion, champion_version, metric=p)
     for metric in policy.guarded:
         if challenger[metric] < champion[metric] - policy.tolerance:
             reason = (
-                f"{p} improves ({challenger[p]:.4f} > {champion[p]:.4f}) but {metric} drops from "
-                f"{champion[metric]:.4f} to {challenger[metric]:.4f}, more than the tolerance {policy.tolerance}"
+                f"{name} improves ({_value(challenger[p])} > {_value(champion[p])}) but {_name(metric)} drops from "
+                f"{_value(champion[metric])} to {_value(challenger[metric])}, more than the tolerance "
+                f"{policy.tolerance:g}"
             )
-            return GateDecision(False, reason, challenger, champion, champion_version)
-    reason = f"{p} {challenger[p]:.4f} beats the champion's {champion[p]:.4f} (v{champion_version})"
-    return GateDecision(True, reason, challenger, champion, champion_version)
+            return GateDecision(False, reason, challenger, champion, champion_version, metric=p)
+    reason = f"{name} {_value(challenger[p])} beats champion v{champion_version} {_value(champion[p])}"
+    return GateDecision(True, reason, challenger, champion, champion_version, metric=p)
 
 
 def force(decision: GateDecision, reason: str) -> GateDecision:
     """An operator's override; it needs a reason, which is recorded with the gate's own."""
     if not reason or not reason.strip():
         raise ValueError("force-promote needs a reason")
-    return GateDecision(
-        True,
-        f"forced by operator: {reason.strip()} (gate said: {decision.reason})",
-        decision.challenger,
-        decision.champion,
-        decision.champion_version,
-        forced=True,
-    )
+    reason = f"forced by operator: {reason.strip()} (gate said: {decision.reason})"
+    return dataclasses.replace(decision, promote=True, reason=reason, forced=True)
 
 
 def apply(tracking_uri: str, name: str, version: str, decision: GateDecision) -> None:
     """Move the aliases as decided and record the decision on the version."""
+    from mlflow import MlflowClient  # here, not at the top: DAG files read GatePolicy's defaults at parse time
+
     client = MlflowClient(tracking_uri)
     client.set_model_version_tag(name, version, "kaizen.gate.decision", "promoted" if decision.promote else "refused")
     client.set_model_version_tag(name, version, "kaizen.gate.reason", decision.reason[:4900])

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from mlflow import MlflowClient
 
 from kaizen import alerts, lake
 from kaizen.config import CHAMPION_ALIAS, Settings
-from kaizen.errors import ModelServerError, RolloutError, VerificationFailed
+from kaizen.errors import ConfigError, ModelServerError, RolloutError, VerificationFailed
+from kaizen.registry.gate import MIN_OVERRIDE_REASON
 from kaizen.serving.client import ModelServerClient
 
 log = logging.getLogger(__name__)
@@ -72,11 +74,51 @@ def _wait_until_every_worker_serves(
             time.sleep(0.2)
 
 
-def deploy(settings: Settings, version: str | None = None) -> dict:
-    """Serve ``version`` (default: the current champion), verified; roll back on failure."""
+@dataclass(frozen=True)
+class DeployRequest:
+    """Who asked for which version and why; a deploy of anything but the current champion (a
+    rollback, a refused challenger) needs a reason, because it overrides the gate."""
+
+    version: str | None = None  # None: the current @champion
+    reason: str | None = None
+    requested_by: str | None = None  # the Airflow user who triggered the run; None: a promotion
+
+    @classmethod
+    def from_params(cls, params: dict, triggered_by: str | None) -> DeployRequest:
+        """The request of a deploy_recommender run: its Params and who triggered it."""
+        return cls(params["version"], params["reason"], triggered_by)
+
+    def check(self, champion: str) -> None:
+        if self.version and self.version != champion and len((self.reason or "").strip()) < MIN_OVERRIDE_REASON:
+            raise ConfigError(
+                f"deploying version {self.version} over @{CHAMPION_ALIAS} v{champion} needs a reason of at "
+                f"least {MIN_OVERRIDE_REASON} characters (who asked, why): nothing was changed"
+            )
+
+
+def check_request(settings: Settings, request: DeployRequest) -> None:
+    """Refuse a request against the current champion before anything is rendered or moved."""
+    registry = MlflowClient(settings.mlflow_tracking_uri)
+    request.check(registry.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS).version)
+
+
+def _kind(target: str, current: str) -> str:
+    if target == current:
+        return "redeploy"
+    return "rollback" if int(target) < int(current) else "manual"
+
+
+def deploy(settings: Settings, version: str | None = None, request: DeployRequest | None = None) -> dict:
+    """Serve ``version`` (default: the current champion), verified; roll back on failure. A
+    deploy someone asked for (``request``, from the DAG's form) must follow its rules and is
+    recorded on the version: by whom, why, which kind; one Kaizen itself starts (a promotion's)
+    is not asked for reasons."""
     registry = MlflowClient(settings.mlflow_tracking_uri)
     name = settings.model_name
     current = registry.get_model_version_by_alias(name, CHAMPION_ALIAS).version
+    if request is not None:
+        request.check(current)
+    request = request or DeployRequest(version)
     target = str(version or current)
     previous = (
         current if target != current else registry.get_model_version(name, target).tags.get("kaizen.previous_champion")
@@ -85,6 +127,14 @@ def deploy(settings: Settings, version: str | None = None) -> dict:
         registry.get_model_version(name, target)  # fails clearly for a version that does not exist
         registry.set_registered_model_alias(name, CHAMPION_ALIAS, target)
         registry.set_model_version_tag(name, target, "kaizen.previous_champion", current)
+    if request.requested_by:
+        audit = {
+            "kaizen.deploy.kind": _kind(target, current),
+            "kaizen.deploy.by": request.requested_by,
+            "kaizen.deploy.reason": (request.reason or "").strip()[:4900] or "-",
+        }
+        for key, value in audit.items():
+            registry.set_model_version_tag(name, target, key, value)
     started = time.monotonic()
     try:
         result = verify(settings, target)
@@ -113,4 +163,8 @@ def deploy(settings: Settings, version: str | None = None) -> dict:
     registry.set_model_version_tag(
         name, target, "kaizen.deploy.verified", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     )
-    return {**result, "previous": previous, "seconds": round(time.monotonic() - started, 2)}
+    moved = f"{current} -> {target}" if target != current else f"{target} verified"
+    by = f"; by {request.requested_by}: {request.reason.strip()}" if request.requested_by and request.reason else ""
+    smoke = f"{result['smoke_requests']}/{SMOKE_REQUESTS} smoke answers ok, p99 {result['p99_ms']:.0f} ms"
+    note = f"@{CHAMPION_ALIAS} {moved}, {smoke}{by}"
+    return {**result, "previous": previous, "seconds": round(time.monotonic() - started, 2), "note": note}

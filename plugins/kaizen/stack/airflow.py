@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,19 @@ def password_file(settings: Settings) -> Path:
     return airflow_home(settings) / "simple_auth_manager_passwords.json.generated"
 
 
+def seed_password(settings: Settings, username: str, password: str) -> None:
+    """Put ``username``'s password in SimpleAuthManager's password file (owner-only) before the
+    api-server starts: it generates passwords only for users the file lacks, so this one is
+    the stack's secret, which the tasks know too."""
+    path = password_file(settings)
+    passwords = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+    if passwords.get(username) != password:
+        passwords[username] = password
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(json.dumps(passwords) + "\n")
+
+
 def airflow_env(settings: Settings, secrets: dict[str, str]) -> dict[str, str]:
     """Airflow's settings for every component; they must share the JWT and API secrets."""
     return {
@@ -34,7 +48,12 @@ def airflow_env(settings: Settings, secrets: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # On by default: the nightly chain runs without anyone unpausing DAGs (KAIZEN_START_PAUSED).
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(settings.start_paused),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        # The admin operators log in as; the API user tasks write run notes as (role user: DAG runs).
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin,{settings.airflow_api_user}:user",
+        "KAIZEN_AIRFLOW_API_PASSWORD": secrets["KAIZEN_AIRFLOW_API_PASSWORD"],
+        # MLflow's INFO lines go through the task log at INFO, not to stderr (shown as ERROR).
+        "MLFLOW_CONFIGURE_LOGGING": "false",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url}/execution/",
         "AIRFLOW__CORE__FERNET_KEY": secrets["AIRFLOW__CORE__FERNET_KEY"],
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(settings.airflow_db_url),

@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 import psycopg2
 
+from kaizen.airflow_api import AirflowClient
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.serving.client import ModelServerClient, Recommendation
 from kaizen.serving.rollout import smoke_sessions
 from kaizen.shop import loaders
 from kaizen.shop.schema import migrate
 from kaizen.stack import airflow, embedded
-from kaizen.stack.airflow_api import AirflowClient
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ def demo(settings: Settings, say: Callable[[str], None]) -> Recommendation:
         f"Airflow UI     {settings.airflow_url}  "
         f"(user {airflow.ADMIN_USER}, password in {airflow.password_file(settings)})"
     )
-    say(f"MLflow UI      {settings.mlflow_tracking_uri}")
+    # MLflow 3's UI opens in GenAI mode unless the link asks for model training.
+    say(f"MLflow UI      {settings.mlflow_tracking_uri}/#/experiments?workflowType=machine_learning")
     say(f"Model server   {settings.model_server_url}/api/v1.0/predictions")
     say("")
     say(f"A shopper who viewed {session} sees on the product page ({settings.model_name} v{answer.model_version}):")

@@ -148,6 +148,7 @@ def up(settings: Settings, timeout_s: float = 240.0) -> Stack:
         if not service.uses_airflow_db:
             sup.start(service.program.name, wait=False)
     airflow.migrate(stack.env)
+    airflow.seed_password(stack.settings, stack.settings.airflow_api_user, stack.secrets["KAIZEN_AIRFLOW_API_PASSWORD"])
     for service in stack.services[1:]:
         if service.uses_airflow_db:
             sup.start(service.program.name, wait=False)

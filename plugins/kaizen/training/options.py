@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from kaizen.errors import ConfigError
 from kaizen.models import DEFAULT_FAMILY, MODELS
-from kaizen.registry.gate import GatePolicy
+from kaizen.registry.gate import MIN_OVERRIDE_REASON, GatePolicy
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,12 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r}; one of {', '.join(MODELS)}")
-        if self.force_promote and not self.force_reason.strip():
-            raise ConfigError("force_promote needs a force_reason")
+        if self.force_promote and len(self.force_reason.strip()) < MIN_OVERRIDE_REASON:
+            raise ConfigError(
+                f"force_promote needs a force_reason of at least {MIN_OVERRIDE_REASON} characters saying why the "
+                f"gate is overridden{f' (got {self.force_reason.strip()!r})' if self.force_reason.strip() else ''}; "
+                "nothing was trained"
+            )
 
 
 def options_from_params(params: dict) -> TrainOptions:

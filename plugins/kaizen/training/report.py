@@ -20,11 +20,22 @@ def close(figure) -> None:
 
 
 def hit_rate_curves(ranks: dict[str, np.ndarray]):
-    """HR@K for K = 1..20, one line per model (e.g. challenger and champion)."""
+    """HR@K for K = 1..20, one line per model (e.g. challenger and champion). Each model has its own
+    line style and marker, and its HR@20 in the legend: equal models still show as two lines."""
     fig, ax = plt.subplots(figsize=(6, 4))
     ks = np.arange(1, MAX_K + 1)
-    for label, r in ranks.items():
-        ax.plot(ks, [(r < k).mean() if len(r) else 0.0 for k in ks], marker="o", markersize=3, label=label)
+    styles = [("-", "o", 6), ("--", "s", 4), (":", "^", 4)]
+    for (label, r), (line, marker, size) in zip(ranks.items(), styles, strict=False):
+        hits = [(r < k).mean() if len(r) else 0.0 for k in ks]
+        ax.plot(
+            ks,
+            hits,
+            linestyle=line,
+            marker=marker,
+            markersize=size,
+            markerfacecolor="none" if line != "-" else None,
+            label=f"{label}: HR@20 {hits[-1]:.3f}",
+        )
     ax.set_xlabel("K")
     ax.set_ylabel("HR@K")
     ax.set_title("Hit rate at K on the test window")
@@ -56,12 +67,6 @@ def model_card(name: str, version: str, lineage: Lineage, metrics: dict[str, flo
     """Markdown for a person deciding whether to trust ``name`` v``version``: what it was made from,
     how it scored and why the gate promoted it or not."""
     rows = "\n".join(f"| {key} | {value:.4f} |" for key, value in sorted(metrics.items()) if isinstance(value, float))
-    champion = decision.champion or {}
-    compared = "\n".join(
-        f"| {key} | {decision.challenger.get(key, float('nan')):.4f} | {champion.get(key, float('nan')):.4f} |"
-        for key in ("hr_20", "mrr_20", "ndcg_20", "coverage_20", "popularity_20")
-        if key in decision.challenger
-    )
     window = lineage.window
     return f"""# Model card: {name} v{version}
 
@@ -84,15 +89,27 @@ def model_card(name: str, version: str, lineage: Lineage, metrics: dict[str, flo
 |---|---|
 {rows}
 
-## Against the champion (v{decision.champion_version or "-"}), same test window
-
-| metric | this version | champion |
-|---|---|---|
-{compared}
-
-## Intended use and limits
+{_comparison(decision)}## Intended use and limits
 
 Next-item recommendations for a shopper's current session ("you may also like").
 Trained on views only; items first seen after the training window cannot be recommended
 until the next training run; the popularity list answers sessions of unknown items.
+"""
+
+
+def _comparison(decision: GateDecision) -> str:
+    """The card's section comparing with the champion it was gated against; none for the first."""
+    if decision.champion is None:
+        return ""
+    rows = "\n".join(
+        f"| {key} | {decision.challenger[key]:.4f} | {decision.champion.get(key, float('nan')):.4f} |"
+        for key in ("hr_20", "mrr_20", "ndcg_20", "coverage_20", "popularity_20")
+        if key in decision.challenger
+    )
+    return f"""## Against the champion (v{decision.champion_version}), same test window
+
+| metric | this version | champion |
+|---|---|---|
+{rows}
+
 """

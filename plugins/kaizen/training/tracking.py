@@ -21,13 +21,19 @@ from kaizen.training.champion_gate import GateOutcome
 from kaizen.training.lineage import Lineage
 from kaizen.training.options import TrainOptions
 
+# MLflow 3's UI opens an experiment by its kind: without this tag it may guess GenAI (traces, prompts).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
 
 @contextmanager
-def training_run(settings: Settings, name: str) -> Iterator[str]:
-    """An MLflow run in the training experiment; yields its id."""
+def training_run(settings: Settings, family: str) -> Iterator[str]:
+    """An MLflow run in the training experiment, named after the model family until the gate
+    renames it (``log_outcome``); yields its id."""
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    mlflow.set_experiment(settings.experiment)
-    with mlflow.start_run(run_name=name) as run:
+    experiment = mlflow.set_experiment(settings.experiment)
+    if experiment.tags.get("mlflow.experimentKind") != EXPERIMENT_KIND["mlflow.experimentKind"]:
+        mlflow.set_experiment_tags(EXPERIMENT_KIND)
+    with mlflow.start_run(run_name=family) as run:
         yield run.info.run_id
 
 
@@ -67,10 +73,17 @@ def register_model(settings: Settings, model: Recommender, lineage: Lineage) -> 
 def log_outcome(
     settings: Settings, version: str, lineage: Lineage, metrics: dict[str, float], outcome: GateOutcome
 ) -> None:
-    """The gate's decision as run tags, the comparison plots and the model card."""
+    """The gate's decision as run tags and the run's name (family, version, decision: what the
+    run list needs to tell runs apart), the comparison plots and the model card."""
     decision = outcome.decision
+    verdict = "forced" if decision.forced else "promoted" if decision.promote else "refused"
     mlflow.set_tags(
-        {"kaizen.gate.decision": "promoted" if decision.promote else "refused", "kaizen.model_version": version}
+        {
+            "kaizen.gate.decision": "promoted" if decision.promote else "refused",
+            "kaizen.gate.note": decision.note(version),
+            "kaizen.model_version": version,
+            "mlflow.runName": f"{lineage.family}-v{version}-{verdict}",
+        }
     )
     compared = {"challenger": decision.challenger}
     if decision.champion is not None:

@@ -42,6 +42,7 @@ class TrainResult:
             "version": self.version,
             "promoted": self.decision.promote,
             "reason": self.decision.reason,
+            "note": self.decision.note(self.version),
             "metrics": self.metrics,
         }
 
