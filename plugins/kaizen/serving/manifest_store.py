@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlflow import MlflowClient
 
 from kaizen.config import CHAMPION_ALIAS, Settings
+from kaizen.registry.champion import PREVIOUS_CHAMPION
 from kaizen.serving.manifests import seldon_deployment
 
 
@@ -12,7 +13,7 @@ def render_and_store(settings: Settings, version: str | None, strategy: str, can
     registry = MlflowClient(settings.mlflow_tracking_uri)
     champion = registry.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
     target = registry.get_model_version(settings.model_name, version) if version else champion
-    current = champion.version if champion.version != target.version else target.tags.get("kaizen.previous_champion")
+    current = champion.version if champion.version != target.version else target.tags.get(PREVIOUS_CHAMPION)
     manifest = seldon_deployment(
         strategy=strategy,
         new_version=str(target.version),

@@ -2,8 +2,10 @@
 
 The model server follows ``@champion``; deploying a version means pointing the alias at
 it, waiting until the server says it serves it, and checking real requests: every answer
-well-formed and tagged with the version, p99 latency within budget. On any failure the
-alias goes back to the previous champion, so the server never stays on a broken version.
+well-formed and tagged with the version, p99 latency within budget. On any failure (any
+exception, not only the expected ones) the alias goes back to the previous champion, so the
+server never stays on an unverified version; unless another run moved the alias meanwhile,
+whose move then stands (``kaizen.registry.champion``'s compare-and-set).
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from mlflow import MlflowClient
 
 from kaizen import alerts, lake
 from kaizen.config import CHAMPION_ALIAS, Settings
-from kaizen.errors import ConfigError, ModelServerError, RolloutError, VerificationFailed
+from kaizen.errors import (
+    AliasMoved,
+    ConfigError,
+    KaizenError,
+    ModelServerError,
+    RolloutError,
+    UpstreamMissing,
+    VerificationFailed,
+)
+from kaizen.registry import champion
 from kaizen.registry.gate import MIN_OVERRIDE_REASON
 from kaizen.serving.client import ModelServerClient
 
@@ -96,10 +107,42 @@ class DeployRequest:
             )
 
 
+def current_champion(settings: Settings) -> str:
+    """The version ``@champion`` names; there is nothing to deploy before the first promotion."""
+    version = champion.champion_version(settings.mlflow_tracking_uri, settings.model_name)
+    if version is None:
+        raise UpstreamMissing(
+            f"{settings.model_name} has no @{CHAMPION_ALIAS} yet: train_recommender promotes the first version"
+        )
+    return version
+
+
 def check_request(settings: Settings, request: DeployRequest) -> None:
     """Refuse a request against the current champion before anything is rendered or moved."""
-    registry = MlflowClient(settings.mlflow_tracking_uri)
-    request.check(registry.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS).version)
+    request.check(current_champion(settings))
+
+
+def _roll_back(settings: Settings, failed: str, previous: str | None, reason: str) -> str:
+    """Put ``previous`` back as ``@champion`` after ``failed`` failed verification, unless
+    another run moved the alias meanwhile; alert; what happened, in words."""
+    if not previous:
+        return f"version {failed} failed verification and there is no earlier champion: {reason}"
+    try:
+        champion.restore_champion(settings.mlflow_tracking_uri, settings.model_name, previous, failed)
+    except AliasMoved as moved:
+        return f"version {failed} failed verification: {reason}. Not rolled back: {moved}"
+    log.error("version %s failed verification (%s); @%s back on version %s", failed, reason, CHAMPION_ALIAS, previous)
+    try:
+        ModelServerClient(settings.model_server_url).wait_for_version(previous, timeout_s=settings.deploy_timeout_s)
+        restored = f"the model server serves version {previous} again"
+    except ModelServerError as again:
+        restored = f"but the model server did not return to it: {again}"
+    message = (
+        f"version {failed} failed verification: {reason}. "
+        f"Rolled back: @{CHAMPION_ALIAS} is version {previous}, {restored}."
+    )
+    alerts.send("rollback", message, {"version": failed, "restored": previous})
+    return message
 
 
 def _kind(target: str, current: str) -> str:
@@ -114,19 +157,16 @@ def deploy(settings: Settings, version: str | None = None, request: DeployReques
     recorded on the version: by whom, why, which kind; one Kaizen itself starts (a promotion's)
     is not asked for reasons."""
     registry = MlflowClient(settings.mlflow_tracking_uri)
-    name = settings.model_name
-    current = registry.get_model_version_by_alias(name, CHAMPION_ALIAS).version
+    tracking, name = settings.mlflow_tracking_uri, settings.model_name
+    current = current_champion(settings)
     if request is not None:
         request.check(current)
     request = request or DeployRequest(version)
     target = str(version or current)
-    previous = (
-        current if target != current else registry.get_model_version(name, target).tags.get("kaizen.previous_champion")
-    )
     if target != current:
         registry.get_model_version(name, target)  # fails clearly for a version that does not exist
-        registry.set_registered_model_alias(name, CHAMPION_ALIAS, target)
-        registry.set_model_version_tag(name, target, "kaizen.previous_champion", current)
+        champion.move_champion(tracking, name, target, expected=current)
+    previous = champion.previous_champion(tracking, name, target)
     if request.requested_by:
         audit = {
             "kaizen.deploy.kind": _kind(target, current),
@@ -138,28 +178,10 @@ def deploy(settings: Settings, version: str | None = None, request: DeployReques
     started = time.monotonic()
     try:
         result = verify(settings, target)
-    except (ModelServerError, VerificationFailed, OSError) as exc:
-        reason = str(exc)
+    except Exception as exc:  # whatever went wrong, the version was not verified: it must not stay
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KaizenError) else str(exc)
         registry.set_model_version_tag(name, target, "kaizen.deploy.failed", reason[:4900])
-        if not previous:
-            raise RolloutError(
-                f"version {target} failed verification and there is no earlier champion: {reason}"
-            ) from exc
-        registry.set_registered_model_alias(name, CHAMPION_ALIAS, previous)
-        log.error(
-            "version %s failed verification (%s); @%s back on version %s", target, reason, CHAMPION_ALIAS, previous
-        )
-        try:
-            ModelServerClient(settings.model_server_url).wait_for_version(previous, timeout_s=settings.deploy_timeout_s)
-            restored = f"the model server serves version {previous} again"
-        except ModelServerError as again:
-            restored = f"but the model server did not return to it: {again}"
-        message = (
-            f"version {target} failed verification: {reason}. "
-            f"Rolled back: @{CHAMPION_ALIAS} is version {previous}, {restored}."
-        )
-        alerts.send("rollback", message, {"version": target, "restored": previous})
-        raise RolloutError(message) from exc
+        raise RolloutError(_roll_back(settings, target, previous, reason)) from exc
     registry.set_model_version_tag(
         name, target, "kaizen.deploy.verified", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     )
