@@ -16,7 +16,7 @@ from conftest import RETAILROCKET
 from kaizen import lake
 from kaizen.config import Settings
 from kaizen.datasets import read_retailrocket
-from kaizen.errors import ConfigError, UpstreamMissing
+from kaizen.errors import AlreadyRegistered, ConfigError, UpstreamMissing
 from kaizen.features import engineering
 from kaizen.features.registry_sync import apply
 from kaizen.features.repo_config import feature_store
@@ -243,3 +243,8 @@ def test_a_first_run_registers_promotes_and_records_its_lineage(rr_events, fresh
     assert plots == {"plots/hit_rate_at_k.png", "plots/coverage_and_popularity.png"}
     card = Path(client.download_artifacts(result.run_id, "model_card.md", str(tmp_path))).read_text()
     assert "promoted to @champion" in card and "| code version | `test-build` |" in card
+
+    # A second trigger on the same data (the 02:00 schedule and the features Asset) registers nothing.
+    with pytest.raises(AlreadyRegistered, match=f"v{result.version} was made from the same data"):
+        train(settings, TrainOptions(model="popularity", trigger_reason="drift"))
+    assert len(client.search_model_versions("name='first'")) == 1

@@ -20,11 +20,13 @@ from airflow.sdk import BaseNotifier, get_current_context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from kaizen import alerts, run_notes
-from kaizen.errors import BadRequest, ConfigError, DataQualityError
+from kaizen.errors import AlreadyRegistered, BadRequest, ConfigError, DataQualityError
 
 OWNER = "kaizen"
 # Errors whose cause a retry cannot change.
 PERMANENT = (ConfigError, BadRequest, DataQualityError)
+# Not errors: there was nothing to do, and the task says why.
+NOTHING_TO_DO = (AlreadyRegistered,)
 
 
 class FailureAlert(BaseNotifier):
@@ -56,12 +58,15 @@ def default_args(retries: int, timeout: timedelta, retry_delay: timedelta = time
 
 
 def fail_fast(function):
-    """Wrap a task's function so that errors a retry cannot fix fail it without retries."""
+    """Wrap a task's function so that errors a retry cannot fix fail it without retries, and
+    "nothing to do" skips it with the reason."""
 
     @functools.wraps(function)
     def task_function(*args, **kwargs):
         try:
             return function(*args, **kwargs)
+        except NOTHING_TO_DO as exc:
+            raise AirflowSkipException(str(exc)) from exc
         except PERMANENT as exc:
             raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried: a retry cannot fix this)") from exc
 

@@ -28,6 +28,11 @@ class RegistryError(KaizenError):
     """MLflow's registry could not be reached or answered with an error."""
 
 
+class AlreadyRegistered(KaizenError):
+    """The newest registered version was made from the same data, code and options: training
+    again would register a copy, so nothing is done."""
+
+
 class AliasMoved(RegistryError):
     """@champion no longer names the version a decision was made against: someone else moved
     it meanwhile, so the decision is stale and nothing was changed."""

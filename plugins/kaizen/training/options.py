@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from kaizen.errors import ConfigError
@@ -32,6 +34,23 @@ class TrainOptions:
                 f"gate is overridden{f' (got {self.force_reason.strip()!r})' if self.force_reason.strip() else ''}; "
                 "nothing was trained"
             )
+
+
+def training_key(options: TrainOptions, data_digest: str, code: str) -> str:
+    """What makes two trainings the same: the data, the code and what they were asked to do
+    (not why they were started). Recorded on every version (``kaizen.training_key``)."""
+    made_of = {
+        "data": data_digest,
+        "code": code,
+        "model": options.model,
+        "params": options.params,
+        "train_days": options.train_days,
+        "test_days": options.test_days,
+        "tune": options.tune,
+        "tuning_budget": options.tuning_budget if options.tune else None,
+        "seed": options.seed,
+    }
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def options_from_params(params: dict) -> TrainOptions:

@@ -60,13 +60,25 @@ def log_training(
     )
 
 
-def register_model(settings: Settings, model: Recommender, lineage: Lineage) -> str:
-    """Log ``model`` in the run and register it as a new version; returns the version. The version
-    names its feature service too: the model server reads the same features online."""
-    version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
-    MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
-        settings.model_name, version, "kaizen.feature_service", lineage.feature_service
+TRAINING_KEY = "kaizen.training_key"  # version tag: options.training_key of what made it
+
+
+def same_as_newest(settings: Settings, key: str) -> str | None:
+    """The newest version, if it was made with training ``key`` (the same data, code, options)."""
+    newest = MlflowClient(settings.mlflow_tracking_uri).search_model_versions(
+        f"name='{settings.model_name}'", max_results=1, order_by=["version_number DESC"]
     )
+    return str(newest[0].version) if newest and newest[0].tags.get(TRAINING_KEY) == key else None
+
+
+def register_model(settings: Settings, model: Recommender, lineage: Lineage, key: str) -> str:
+    """Log ``model`` in the run and register it as a new version; returns the version. The version
+    names its feature service too (the model server reads the same features online) and what
+    made it (``TRAINING_KEY``)."""
+    version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    client.set_model_version_tag(settings.model_name, version, "kaizen.feature_service", lineage.feature_service)
+    client.set_model_version_tag(settings.model_name, version, TRAINING_KEY, key)
     return version
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from kaizen.config import Settings
-from kaizen.errors import UpstreamMissing
+from kaizen.errors import AlreadyRegistered, UpstreamMissing
 from kaizen.models import MODELS
 from kaizen.registry import gate
 from kaizen.training import champion_gate, tracking
@@ -23,7 +23,7 @@ from kaizen.training.dataset import read_window, time_split
 from kaizen.training.evaluation import evaluate
 from kaizen.training.item_features import TRAINING_SERVICE, item_features, recent_popularity
 from kaizen.training.lineage import Lineage, TrainingWindow
-from kaizen.training.options import TrainOptions
+from kaizen.training.options import TrainOptions, training_key
 from kaizen.training.tuning import parameters
 from kaizen.version import code_version
 
@@ -65,6 +65,14 @@ def train(settings: Settings, options: TrainOptions) -> TrainResult:
     # Before any run starts: without registered features there is nothing to train with.
     features = item_features(settings, split.train.vocabulary, split.test_start)
     code = code_version(settings.code_version)
+    key = training_key(options, split.digest, code)
+    same = None if options.force_promote else tracking.same_as_newest(settings, key)
+    if same:
+        # The 02:00 schedule and the features Asset both fire on the same night's data.
+        raise AlreadyRegistered(
+            f"v{same} was made from the same data (digest {split.digest}), code ({code}) and options: "
+            "nothing new to train"
+        )
 
     with tracking.training_run(settings, options.model) as run_id:
         params = parameters(options, events, split.test_start)
@@ -77,7 +85,7 @@ def train(settings: Settings, options: TrainOptions) -> TrainResult:
         lineage = Lineage(options.model, model.params, window, feature_service=TRAINING_SERVICE, code_version=code)
         tracking.log_training(options, lineage, features, metrics, fit_s)
 
-        version = tracking.register_model(settings, model, lineage)
+        version = tracking.register_model(settings, model, lineage, key)
         outcome = champion_gate.judge(settings, options, split.test, model, metrics)
         gate.apply(settings.mlflow_tracking_uri, settings.model_name, version, outcome.decision)
         tracking.log_outcome(settings, version, lineage, metrics, outcome)
