@@ -474,9 +474,12 @@ def test_model_server_exports_prediction_metrics_to_prometheus(stack, e2e_run):
 def test_a_scheduler_killed_mid_run_leaves_the_run_to_finish_after_its_restart(stack, e2e_run):
     """kill -9 of the scheduler while a task runs: supervisord restarts it, and the run
     finishes (the task completes, or is found dead and retried)."""
+    import contextlib
     import os
     import signal
     import time
+
+    import psutil
 
     from kaizen.stack.demo import airflow_client
     from kaizen.stack.supervisor import Supervisor
@@ -491,7 +494,14 @@ def test_a_scheduler_killed_mid_run_leaves_the_run_to_finish_after_its_restart(s
         time.sleep(0.5)
     supervisor = Supervisor(stack.home)
     killed = supervisor.program_pid("airflow-scheduler")
+    # Its LocalExecutor workers outlive it (idle, ignoring SIGTERM): killed after the test.
+    orphans = psutil.Process(killed).children(recursive=True)
     os.kill(killed, signal.SIGKILL)
-    assert client.wait_for_run("materialize_features", run_id, timeout_s=900) == "success"
-    assert supervisor.state("airflow-scheduler") == "RUNNING"
-    assert supervisor.program_pid("airflow-scheduler") != killed
+    try:
+        assert client.wait_for_run("materialize_features", run_id, timeout_s=900) == "success"
+        assert supervisor.state("airflow-scheduler") == "RUNNING"
+        assert supervisor.program_pid("airflow-scheduler") != killed
+    finally:
+        for orphan in orphans:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                orphan.kill()
