@@ -25,6 +25,17 @@ def test_served_version_is_mlflow_champion(stack, e2e_run):
     assert len(answer.items) == 20
 
 
+def test_the_pipelines_task_logs_hold_no_error_line(stack, e2e_run):
+    """MLflow's and Feast's progress reaches the task log at INFO: an ERROR line is an error."""
+    from kaizen.stack.demo import DAG_ID, airflow_client
+
+    client = airflow_client(stack)
+    for task_id in client.task_states(DAG_ID, e2e_run):
+        log = client.task_log(DAG_ID, e2e_run, task_id, lines=10_000)
+        errors = [line for line in log.splitlines() if line.startswith("error ")]
+        assert not errors, f"{task_id}: {errors}"
+
+
 def test_status_reports_every_service_healthy(stack, stack_env, e2e_run):
     result = run_kaizen(stack_env, "status")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from mlflow import MlflowClient
 
-from kaizen.config import CHAMPION_ALIAS, Settings
+from kaizen.config import Settings
 from kaizen.registry.champion import PREVIOUS_CHAMPION
 from kaizen.serving.manifests import seldon_deployment
+from kaizen.serving.rollout import current_champion
 
 
 def render_and_store(settings: Settings, version: str | None, strategy: str, canary_percent: int = 10) -> dict:
     registry = MlflowClient(settings.mlflow_tracking_uri)
-    champion = registry.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
-    target = registry.get_model_version(settings.model_name, version) if version else champion
-    current = champion.version if champion.version != target.version else target.tags.get(PREVIOUS_CHAMPION)
+    champion = current_champion(settings)  # read as every alias reader does: kaizen.registry.champion
+    target = registry.get_model_version(settings.model_name, version or champion)
+    current = champion if champion != str(target.version) else target.tags.get(PREVIOUS_CHAMPION)
     manifest = seldon_deployment(
         strategy=strategy,
         new_version=str(target.version),
