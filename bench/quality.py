@@ -7,8 +7,17 @@
   protocol (1,387 predictions; seen items not excluded), the same for ``champion``, and
   ``rr_hr20_ratio_champion_to_popularity`` (the same-run reference: what a shop's default
   list scores);
+- ``rr_hr20_vstan_tuned``, ``rr_mrr20_vstan_tuned``: VSTAN with the parameters a search of
+  ``TUNE_BUDGET`` trials chose on the validation window (``kaizen evaluate --tune``), and
+  ``rr_mrr20_ratio_vstan_tuned_to_defaults`` (the defaults were hand-tuned on this very week);
+- ``rr_hr20_auto``, ``rr_mrr20_auto``: what ``train_recommender``'s defaults would register
+  (``model`` auto with a search of ``TUNE_BUDGET`` trials per family);
+- ``rr_hr20_best``, ``rr_mrr20_best``: the best of all of these by MRR@20, and
+  ``rr_hr20_ratio_best_to_goal``, ``rr_mrr20_ratio_best_to_goal`` against issue #18's goal
+  (HR@20 .79, MRR@20 .55);
 - ``gen_hr20_<kind>``, ``gen_mrr20_<kind>``: the same on a generated shop (``kaizen shop
-  generate``'s generator, 300k events, last 2 days as test);
+  generate``'s generator, 300k events, last 2 days as test), and ``gen_*_auto`` for the family
+  the validation window chooses there;
 - ``train_s_250k``, ``train_s_1m``: the champion's training time on about 250k and 1M
   generated view events, ``ratio_train_1m_to_250k`` (linear cost: about 4);
 - ``score_ms_p50_1m``, ``score_ms_p99_1m``: scoring time per prefix of the 1M-event model.
@@ -30,7 +39,11 @@ from kaizen.shop.generator import ShopSpec, generate
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.training.dataset import sessions_of, time_split
 from kaizen.training.evaluation import evaluate
-from kaizen.training.protocol import n_predictions, session_rec_split
+from kaizen.training.protocol import evaluate_files, n_predictions, session_rec_split
+from kaizen.training.tuning import choose, validation_split
+
+TUNE_BUDGET = 40
+GOAL_HR20, GOAL_MRR20 = 0.79, 0.55
 
 
 def generated_views(n_events: int, seed: int = 7) -> pd.DataFrame:
@@ -69,17 +82,31 @@ def retailrocket() -> dict[str, float]:
     for key in ("hr20", "mrr20", "train_s", "eval_ms"):
         results[f"rr_{key}_champion"] = results[f"rr_{key}_{DEFAULT_FAMILY}"]
     results["rr_hr20_ratio_champion_to_popularity"] = results["rr_hr20_champion"] / results["rr_hr20_popularity"]
+    for label, family in (("vstan_tuned", "vstan"), ("auto", "auto")):
+        chosen = evaluate_files("retailrocket", DEMO_DATA, model=family, tune=TUNE_BUDGET)
+        results[f"rr_hr20_{label}"] = chosen["hr_20"]
+        results[f"rr_mrr20_{label}"] = chosen["mrr_20"]
+    results["rr_mrr20_ratio_vstan_tuned_to_defaults"] = results["rr_mrr20_vstan_tuned"] / results["rr_mrr20_vstan"]
+    labels = [*sorted(MODELS), "vstan_tuned", "auto"]
+    best = max(labels, key=lambda label: results[f"rr_mrr20_{label}"])
+    results["rr_hr20_best"], results["rr_mrr20_best"] = results[f"rr_hr20_{best}"], results[f"rr_mrr20_{best}"]
+    results["rr_hr20_ratio_best_to_goal"] = results["rr_hr20_best"] / GOAL_HR20
+    results["rr_mrr20_ratio_best_to_goal"] = results["rr_mrr20_best"] / GOAL_MRR20
     return results
 
 
 def generated() -> dict[str, float]:
-    split = time_split(generated_views(300_000), test_days=2)
+    views = generated_views(300_000)
+    split = time_split(views, test_days=2)
     results: dict[str, float] = {}
     for kind in sorted(MODELS):
         metrics = evaluate(MODELS[kind]().fit(split.train), split.test)
         results[f"gen_hr20_{kind}"] = metrics["hr_20"]
         results[f"gen_mrr20_{kind}"] = metrics["mrr_20"]
     results["gen_predictions"] = metrics["predictions"]
+    chosen = choose("auto", validation_split(views, split.test_start, 2), "mrr_20", tune_budget=None)
+    results["gen_hr20_auto"] = results[f"gen_hr20_{chosen.family}"]
+    results["gen_mrr20_auto"] = results[f"gen_mrr20_{chosen.family}"]
     return results
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.assets import MODEL_CHAMPION
-from kaizen.config import Settings
+from kaizen.config import REGISTRY_POOL, Settings
 from kaizen.dag_defaults import default_args, fail_fast, outcome_note
 from kaizen.registry.choices import version_param
 from kaizen.registry.gate import MIN_OVERRIDE_REASON
@@ -84,7 +84,7 @@ def deploy_recommender():
         params = get_current_context()["params"]
         return render_and_store(Settings.from_env(), params["version"], params["strategy"], params["canary_percent"])
 
-    @task
+    @task(pool=REGISTRY_POOL)  # moves @champion: one such task at a time across all DAGs
     @outcome_note
     @fail_fast
     def roll_out(rendered: dict) -> dict:

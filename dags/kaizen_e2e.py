@@ -1,11 +1,13 @@
 """kaizen_e2e: one thin run through every stage, from the shop's database to a served model.
 
-check_source -> ingest_events -> refresh_features -> train_and_gate -> deploy
+check_source -> ingest_events -> refresh_features -> train -> gate -> deploy
 
-train_and_gate registers the new version and promotes it to @champion if it beats the
-current one (the first always does); deploy waits until the model server serves the
-champion, smoke-tests it over HTTP and rolls the alias back if it fails (it skips when the
-gate kept the challenger). Each says its outcome in the run's note.
+train registers a new version (``model`` auto: the best family on the validation window, with
+its default parameters); gate promotes it to @champion if it beats the current one (the first
+always does) and skips, with deploy, when it keeps the challenger; deploy waits until the model
+server serves the champion, smoke-tests it over HTTP and rolls the alias back if it fails.
+gate and deploy run in the ``kaizen_registry`` pool of one slot, as every task that moves
+@champion. Each says its outcome in the run's note.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from kaizen.config import REGISTRY_POOL
 from kaizen.dag_defaults import default_args, fail_fast, outcome_note
-from kaizen.models import DEFAULT_FAMILY, MODELS
+from kaizen.models import AUTO_FAMILY, MODELS
 
 
 @dag(
@@ -29,7 +32,9 @@ from kaizen.models import DEFAULT_FAMILY, MODELS
     default_args=default_args(retries=1, timeout=timedelta(hours=4)),
     params={
         "model": Param(
-            DEFAULT_FAMILY, enum=sorted(MODELS), description="Model family to train (vstan: best on RetailRocket)."
+            AUTO_FAMILY,
+            enum=[AUTO_FAMILY, *sorted(MODELS)],
+            description="Model family; auto: the best of vstan, slist, sr and markov on the validation window.",
         ),
         "test_days": Param(2.0, type="number", minimum=0.1, description="Last days held out as the test window."),
     },
@@ -58,33 +63,41 @@ def kaizen_e2e():
 
         return refresh(Settings.from_env())
 
+    def options():
+        from kaizen.training.options import TrainOptions
+
+        params = get_current_context()["params"]
+        return TrainOptions(model=params["model"], test_days=params["test_days"])
+
     @task
     @outcome_note
     @fail_fast
-    def train_and_gate(features: dict) -> dict:
+    def train(features: dict) -> dict:
         from kaizen.config import Settings
-        from kaizen.training.options import TrainOptions
-        from kaizen.training.train import train_recommender
+        from kaizen.training.train import train_task
 
-        params = get_current_context()["params"]
-        options = TrainOptions(model=params["model"], test_days=params["test_days"])
-        return train_recommender(Settings.from_env(), options)
+        return train_task(Settings.from_env(), options())
 
-    @task(retries=0)  # a failed roll-out has already rolled back: see deploy_recommender
+    @task(pool=REGISTRY_POOL)
     @outcome_note
-    def deploy(trained: dict) -> dict:
-        from airflow.sdk.exceptions import AirflowSkipException
+    @fail_fast
+    def gate(candidate: dict) -> dict:
+        from kaizen.config import Settings
+        from kaizen.training.train import gate_task
 
+        return gate_task(Settings.from_env(), options(), candidate)
+
+    @task(retries=0, pool=REGISTRY_POOL)  # a failed roll-out has already rolled back: see deploy_recommender
+    @outcome_note
+    def deploy(promoted: dict) -> dict:
         from kaizen.config import Settings
         from kaizen.serving.rollout import deploy
 
-        if not trained["promoted"]:
-            raise AirflowSkipException(f"{trained['note']}; the champion keeps serving")
         return deploy(Settings.from_env())
 
     extracted = ingest_events()
     check_source() >> extracted
-    deploy(train_and_gate(refresh_features(extracted)))
+    deploy(gate(train(refresh_features(extracted))))
 
 
 kaizen_e2e()

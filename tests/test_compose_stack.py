@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from kaizen.airflow_api import AirflowClient
-from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, read_env_file
+from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, REGISTRY_POOL, read_env_file
 from kaizen.errors import ModelServerError
 from kaizen.serving.client import ModelServerClient
 from kaizen.stack.compose import LOAD_DEMO_EVENTS, ComposeStack, find_engine, required_secrets, write_env
@@ -115,6 +115,10 @@ def test_the_pipeline_runs_and_the_champion_serves(e2e, settings, airflow):
     # The tasks wrote their outcome on the run's page as airflow-init's API user.
     note = airflow.request("GET", f"/dags/kaizen_e2e/dagRuns/{e2e}")["note"]
     assert note.startswith(f"@{CHAMPION_ALIAS} "), note
+    # airflow-init created the pool every task that moves @champion runs in, as the other stacks do.
+    assert airflow.request("GET", f"/pools/{REGISTRY_POOL}")["slots"] == 1
+    tasks = airflow.request("GET", f"/dags/kaizen_e2e/dagRuns/{e2e}/taskInstances")["task_instances"]
+    assert {t["task_id"]: t["pool"] for t in tasks}["gate"] == REGISTRY_POOL
 
 
 def test_published_ports_bind_to_loopback_only(compose):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kaizen.config import PROJECT_DIR
+from kaizen.config import PROJECT_DIR, REGISTRY_POOL
 
 DAGS_DIR = PROJECT_DIR / "dags"
 PARSE_BUDGET_S = 5.0  # per file, on a busy two-core CI machine
@@ -51,6 +51,7 @@ for path in sys.argv[1:]:
             "owner": args.get("owner", ""),
             "retries": args.get("retries"),
             "untimed_tasks": [t.task_id for t in dag.tasks if t.execution_timeout is None],
+            "pools": {t.task_id: t.pool for t in dag.tasks},
         }
 print(json.dumps(report))
 """
@@ -104,3 +105,34 @@ def test_every_dag_explains_itself_and_says_who_owns_it_how_it_retries_and_when_
         for dag_id, info in parsed["dags"].items()
     }
     assert not {k: v for k, v in problems.items() if v}
+
+
+# Every task that moves @champion (or deletes versions an operator might roll back to).
+ALIAS_MOVERS = {
+    ("train_recommender", "gate"),
+    ("train_recommender", "archive_refused"),
+    ("kaizen_e2e", "gate"),
+    ("kaizen_e2e", "deploy"),
+    ("deploy_recommender", "roll_out"),
+}
+
+
+def test_every_task_that_moves_the_champion_runs_in_the_one_slot_pool(parsed):
+    """max_active_runs is per DAG: the pool is what keeps gates and roll-outs of different DAGs
+    from deciding against a champion another task is replacing."""
+    pooled = {
+        (d, t) for d, info in parsed["dags"].items() for t, pool in info["pools"].items() if pool == REGISTRY_POOL
+    }
+    assert pooled == ALIAS_MOVERS
+
+
+def test_every_stack_creates_the_pool_with_one_script():
+    script = PROJECT_DIR / "infra" / "docker" / "airflow-pools.sh"
+    assert f"airflow pools set {REGISTRY_POOL} 1 " in script.read_text()
+    docker = PROJECT_DIR / "infra" / "docker"
+    assert "infra/docker/airflow-pools.sh /opt/kaizen/bin/airflow-pools" in (docker / "airflow.Dockerfile").read_text()
+    assert "/opt/kaizen/bin/airflow-pools" in (docker / "airflow-init.sh").read_text()  # compose
+    assert "/opt/kaizen/bin/airflow-pools" in (PROJECT_DIR / "infra" / "terraform" / "airflow.tf").read_text()
+    from kaizen.stack.airflow import POOLS_SCRIPT  # the embedded stack, after airflow db migrate
+
+    assert script == POOLS_SCRIPT

@@ -184,7 +184,7 @@ def test_every_kind_of_alert_reaches_the_webhook(receiver, monkeypatch):
         fallback_share=0.2,
     )
     alert(settings, verdict)
-    ti = SimpleNamespace(dag_id="train_recommender", run_id="manual__1", task_id="train_and_gate", try_number=2)
+    ti = SimpleNamespace(dag_id="train_recommender", run_id="manual__1", task_id="train", try_number=2)
     FailureAlert().notify({"ti": ti, "exception": RuntimeError("MLflow answered 503")})
     alerts.send("rollback", "version 5 failed verification. Rolled back: @champion is version 4")
     assert receiver.kinds() == ["drift", "quality_drop", "feature_fallbacks", "failed_run", "rollback"]

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import RETAILROCKET
 from kaizen.datasets import read_retailrocket
-from kaizen.models import DEFAULT_FAMILY, MODELS, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
+from kaizen.models import DEFAULT_FAMILY, MODELS, SLIST, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
 
 DAY = 86400
-KINDS = ["popularity", "sr", "markov", "vsknn", "stan", "vstan"]
+KINDS = ["popularity", "sr", "markov", "vsknn", "stan", "vstan", "slist"]
 
 
 def sessions_of(*sessions, ends=None):
@@ -140,6 +140,27 @@ def test_knn_scores_only_items_of_neighbour_sessions():
         assert scores["c"] == scores["d"] == scores["e"] == 0.0, cls.kind
 
 
+# -- SLIST -------------------------------------------------------------------------------
+
+
+def test_slist_learns_what_follows_and_what_goes_together():
+    sessions = sessions_of(["a", "b"], ["a", "b"], ["a", "b", "c"], ["d", "e"], ["d", "e"])
+    model = SLIST(alpha=0.5, reg=1.0, session_weight_days=None).fit(sessions)
+    after_a = scores_by_item(model, ["a"])
+    assert max((i for i in after_a if i != "a"), key=after_a.get) == "b"
+    assert after_a["e"] <= 0.0 and after_a["d"] <= 0.0, "nothing links a to d or e"
+    after_d = scores_by_item(model, ["d"])
+    assert max((i for i in after_d if i != "d"), key=after_d.get) == "e"
+
+
+def test_slist_models_only_the_most_popular_items_when_asked():
+    sessions = sessions_of(["a", "b"], ["a", "b"], ["a", "c"], ["x", "y"])
+    model = SLIST(max_items=3, session_weight_days=None).fit(sessions)
+    rows = {item: model.indptr[i + 1] - model.indptr[i] for i, item in enumerate(model.vocabulary)}
+    assert rows["x"] == rows["y"] == 0 and rows["a"] > 0, "x and y (one view each) are beyond max_items"
+    assert set(model.vocabulary[model.indices]) <= {"a", "b", "c"}
+
+
 # -- artifacts ---------------------------------------------------------------------------
 
 
@@ -202,3 +223,5 @@ def test_models_rank_as_in_the_literature(split):
     assert markov == pytest.approx((0.482, 0.366), abs=0.02)
     assert vsknn[0] >= 0.765 and vsknn[1] >= 0.512
     assert stan[0] >= 0.765 and stan[1] >= 0.530
+    slist = score("slist")  # Choi et al. 2021: rivals VSTAN (.774/.538 here) on HR, a little below on MRR
+    assert slist[0] >= 0.77 and slist[1] >= 0.52

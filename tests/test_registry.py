@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.errors import AliasMoved, RegistryError, RolloutError
-from kaizen.registry import champion, gate
+from kaizen.registry import champion, gate, retention
 from kaizen.serving import rollout
 
 NAME = "registry-test"
@@ -121,3 +121,19 @@ def test_a_rollback_never_undoes_a_promotion_made_meanwhile(registry, tmp_path, 
     with pytest.raises(RolloutError, match=r"Not rolled back: .* is v3, not v2"):
         rollout.deploy(stack_settings(tmp_path, uri), "2")
     assert str(client.get_model_version_by_alias(NAME, CHAMPION_ALIAS).version) == "3"
+
+
+def test_retention_deletes_only_old_refused_versions_no_alias_names(registry):
+    uri, client = registry
+    for version in ("2", "3"):
+        client.set_model_version_tag(NAME, version, gate.DECISION_TAG, "refused")
+    champion.keep_as_challenger(uri, NAME, "3")  # still @challenger: kept whatever its age
+    created = max(int(client.get_model_version(NAME, v).creation_timestamp) for v in ("1", "2", "3"))
+    day_ms = 86_400_000
+
+    assert retention.archive_refused(uri, NAME, 30, now_ms=created + 29 * day_ms) == [], "not old enough"
+    assert retention.archive_refused(uri, NAME, 0, now_ms=created + 400 * day_ms) == [], "0 keeps them all"
+    assert retention.archive_refused(uri, NAME, 30, now_ms=created + 31 * day_ms) == ["2"]
+    assert sorted(str(mv.version) for mv in client.search_model_versions(f"name='{NAME}'")) == ["1", "3"]
+    assert champion.champion_version(uri, NAME) == "1"
+    assert retention.archive_refused(uri, "never-registered", 30) == []

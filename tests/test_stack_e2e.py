@@ -36,6 +36,18 @@ def test_the_pipelines_task_logs_hold_no_error_line(stack, e2e_run):
         assert not errors, f"{task_id}: {errors}"
 
 
+def test_the_gate_and_deploy_ran_in_the_one_slot_registry_pool(stack, e2e_run):
+    """The pool infra/docker/airflow-pools.sh creates, as the real scheduler used it."""
+    from kaizen.config import REGISTRY_POOL
+    from kaizen.stack.demo import DAG_ID, airflow_client
+
+    client = airflow_client(stack)
+    assert client.request("GET", f"/pools/{REGISTRY_POOL}")["slots"] == 1
+    tasks = client.request("GET", f"/dags/{DAG_ID}/dagRuns/{e2e_run}/taskInstances")["task_instances"]
+    pools = {t["task_id"]: t["pool"] for t in tasks}
+    assert pools["gate"] == pools["deploy"] == REGISTRY_POOL and pools["train"] == "default_pool"
+
+
 def test_status_reports_every_service_healthy(stack, stack_env, e2e_run):
     result = run_kaizen(stack_env, "status")
     assert result.returncode == 0, result.stdout + result.stderr

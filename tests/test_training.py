@@ -16,7 +16,7 @@ from conftest import RETAILROCKET
 from kaizen import lake
 from kaizen.config import Settings
 from kaizen.datasets import read_retailrocket
-from kaizen.errors import AlreadyRegistered, ConfigError, UpstreamMissing
+from kaizen.errors import AlreadyRegistered, ChallengerKept, ConfigError, DataChanged, UpstreamMissing
 from kaizen.features import engineering
 from kaizen.features.registry_sync import apply
 from kaizen.features.repo_config import feature_store
@@ -26,7 +26,7 @@ from kaizen.training import report
 from kaizen.training.dataset import time_split
 from kaizen.training.lineage import Lineage, TrainingWindow
 from kaizen.training.options import TrainOptions, options_from_params
-from kaizen.training.train import TrainResult, train, train_recommender
+from kaizen.training.train import TrainResult, gate_candidate, gate_task, train, train_recommender, train_task
 
 
 def write_lake(lake_dir, events) -> None:
@@ -71,13 +71,20 @@ def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, 
     inputs = client.get_run(first["run_id"]).inputs.dataset_inputs
     assert [d.dataset.name for d in inputs] == ["recommender_v1"]
 
-    better = train_recommender(clean, TrainOptions(model="sr"))
+    # As the DAG runs it: two tasks, the candidate passed as JSON; the gate task reads the test
+    # window from the lake and the model from the registry again.
+    sr = TrainOptions(model="sr")
+    candidate = json.loads(json.dumps(train_task(clean, sr)))
+    bad = with_features(base, tmp_path / "bad", fresh_db, tmp_path / "home")
+    with pytest.raises(DataChanged, match="changed after training"):
+        gate_task(bad, sr, candidate)  # another window than the one it was tested on: no comparison
+    better = gate_task(clean, sr, candidate)
     assert better["promoted"], better["reason"]
     assert client.get_model_version_by_alias("gate-test", "champion").version == better["version"]
 
-    bad = with_features(base, tmp_path / "bad", fresh_db, tmp_path / "home")
-    worse = train_recommender(bad, TrainOptions(model="sr"))
-    assert not worse["promoted"]
+    worse = train_task(bad, sr)
+    with pytest.raises(ChallengerKept, match=f"v{worse['version']} kept as @challenger: MRR@20 .* does not beat"):
+        gate_task(bad, sr, worse)
     assert client.get_model_version_by_alias("gate-test", "champion").version == better["version"]
     assert client.get_model_version_by_alias("gate-test", "challenger").version == worse["version"]
     assert "does not beat" in client.get_model_version("gate-test", worse["version"]).tags["kaizen.gate.reason"]
@@ -146,7 +153,7 @@ def test_options_from_the_dags_params():
         "model": "sr",
         "train_days": 14,
         "test_days": 1,
-        "tune": True,
+        "tune": "always",
         "tuning_budget": 3,
         "primary_metric": "hr_20",
         "margin": 0.01,
@@ -231,7 +238,9 @@ def test_a_first_run_registers_promotes_and_records_its_lineage(rr_events, fresh
     client = MlflowClient(tracking_uri)
     client.create_experiment(settings.experiment, artifact_location=(tmp_path / "artifacts").as_uri())
 
-    result = train(settings, TrainOptions(model="popularity"))
+    result = gate_candidate(
+        settings, TrainOptions(model="popularity"), train(settings, TrainOptions(model="popularity"))
+    )
     assert result.decision.promote and result.decision.reason == "no champion yet"
     assert str(client.get_model_version_by_alias("first", "champion").version) == result.version
     tags = client.get_run(result.run_id).data.tags
@@ -248,3 +257,40 @@ def test_a_first_run_registers_promotes_and_records_its_lineage(rr_events, fresh
     with pytest.raises(AlreadyRegistered, match=f"v{result.version} was made from the same data"):
         train(settings, TrainOptions(model="popularity", trigger_reason="drift"))
     assert len(client.search_model_versions("name='first'")) == 1
+
+
+def test_tune_auto_reuses_a_recent_search_and_searches_again_when_monitoring_asks(rr_events, fresh_db, tmp_path):
+    """The nightly default (tune=auto): the first run searches; a run on changed data within
+    KAIZEN_RETUNE_DAYS reuses that search's family and parameters; a run monitoring started
+    (drift, a quality drop) searches again."""
+    write_lake(tmp_path / "lake", rr_events)
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    settings = dataclasses.replace(offline_settings(tmp_path), mlflow_tracking_uri=tracking_uri, model_name="auto")
+    settings = with_features(settings, tmp_path / "lake", fresh_db, tmp_path / "home")
+    MlflowClient(tracking_uri).create_experiment(settings.experiment, artifact_location=(tmp_path / "a").as_uri())
+    nightly = TrainOptions(tune=None, tuning_budget=2)
+
+    first = train(settings, nightly)
+    assert first.choice_note.startswith("chosen on validation, mrr_20 ")
+    searched = json.loads(MlflowClient(tracking_uri).get_model_version("auto", first.version).tags["kaizen.search"])
+    assert searched["family"] == first.lineage.family and searched["params"] == first.lineage.params
+
+    later = train(settings, dataclasses.replace(nightly, train_days=29))  # other options: not the same training
+    assert later.choice_note == f"parameters of v{first.version}'s search (data until {searched['until'][:10]})"
+    assert (later.lineage.family, later.lineage.params) == (first.lineage.family, first.lineage.params)
+
+    drift = train(settings, dataclasses.replace(nightly, train_days=28, trigger_reason="drift: JS .31 > .2"))
+    assert drift.choice_note.startswith("chosen on validation")
+
+
+def test_a_large_test_window_is_scored_on_the_same_sample_every_time(rr_events):
+    views = rr_events[rr_events["event_type"] == "view"].dropna(subset=["session_id", "item_id"])
+    views = views.assign(event_id=np.arange(len(views)))
+    whole = time_split(views).test
+    sampled = time_split(views, max_test_sessions=100).test
+    assert sampled.n_sessions == 100 < whole.n_sessions
+    again = time_split(views, max_test_sessions=100).test
+    assert np.array_equal(sampled.items, again.items) and np.array_equal(sampled.offsets, again.offsets)
+    first = sampled.vocabulary[sampled.session(0)].tolist()
+    assert any(first == whole.vocabulary[whole.session(s)].tolist() for s in range(whole.n_sessions))
+    assert time_split(views, max_test_sessions=10**6).test.n_sessions == whole.n_sessions

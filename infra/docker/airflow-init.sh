@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-off initialisation of the compose stack (the airflow-init service): migrate Airflow's
-# metadata database and Kaizen's own, create the FAB auth manager's users (admin, and the API user
+# metadata database and Kaizen's own, create the pools and the FAB auth manager's users (admin, and the API user
 # tasks write run notes as) or reset their passwords to .env's, which stays the one source of truth.
 set -euo pipefail
 : "${KAIZEN_AIRFLOW_ADMIN_PASSWORD:?set KAIZEN_AIRFLOW_ADMIN_PASSWORD}"
@@ -14,4 +14,5 @@ python -m kaizen db migrate
 # The admin operators log in as, and the API user tasks write run notes as (role User: DAG runs only).
 AIRFLOW_USER_PASSWORD="$KAIZEN_AIRFLOW_ADMIN_PASSWORD" /opt/kaizen/bin/airflow-user "$user" Admin
 AIRFLOW_USER_PASSWORD="$KAIZEN_AIRFLOW_API_PASSWORD" /opt/kaizen/bin/airflow-user "${KAIZEN_AIRFLOW_API_USER:-kaizen}" User
+/opt/kaizen/bin/airflow-pools
 airflow version

@@ -31,6 +31,7 @@ COPY --chown=airflow:0 dags /opt/airflow/dags
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-healthcheck.sh /opt/kaizen/bin/airflow-healthcheck
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-init.sh /opt/kaizen/bin/airflow-init
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-user.sh /opt/kaizen/bin/airflow-user
+COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-pools.sh /opt/kaizen/bin/airflow-pools
 COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-start.sh /opt/kaizen/bin/airflow-start
 
 # The code version recorded on every trained model (there is no git checkout in the image);

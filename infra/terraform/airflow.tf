@@ -96,15 +96,16 @@ resource "helm_release" "airflow" {
   depends_on = [kubernetes_job_v1.db_init]
 }
 
-# The API user tasks write their outcome (the run's note) as: role User, DAG runs only. The
-# chart's create-user job makes the admin alone; this job runs the image's airflow-user script
-# (compose's airflow-init runs the same), with the password in the environment, not in args.
-resource "kubernetes_job_v1" "airflow_api_user" {
+# What the chart's jobs do not make: the API user tasks write their outcome (the run's note) as
+# (role User, DAG runs only; the chart's create-user job makes the admin alone) and the pool of
+# one slot every task that moves @champion runs in. The image's airflow-user and airflow-pools
+# scripts, as compose's airflow-init runs them, with the password in the environment, not in args.
+resource "kubernetes_job_v1" "airflow_setup" {
   #checkov:skip=CKV_K8S_43:the kaizen/airflow image is built for each deployment (infra/docker); image_tag may carry a digest (tag@sha256:...)
   #checkov:skip=CKV_K8S_22:airflow writes its home (logs, pid files) when it starts
   metadata {
     # A new name with each image, so that an apply re-runs it (and sets a rotated password again).
-    name      = "kaizen-airflow-api-user-${substr(sha256(var.image_tag), 0, 8)}"
+    name      = "kaizen-airflow-setup-${substr(sha256(var.image_tag), 0, 8)}"
     namespace = kubernetes_namespace_v1.kaizen.metadata[0].name
     labels    = local.labels
   }
@@ -127,10 +128,10 @@ resource "kubernetes_job_v1" "airflow_api_user" {
           }
         }
         container {
-          name              = "airflow-api-user"
+          name              = "airflow-setup"
           image             = "${var.airflow_image_repository}:${var.image_tag}"
           image_pull_policy = "Always"
-          command           = ["bash", "/opt/kaizen/bin/airflow-user", "kaizen", "User"]
+          command           = ["bash", "-c", "/opt/kaizen/bin/airflow-user kaizen User && /opt/kaizen/bin/airflow-pools"]
           env {
             name  = "AIRFLOW__CORE__AUTH_MANAGER"
             value = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"

@@ -172,18 +172,39 @@ def recommend(items: str, k: int, exclude_seen: bool, category: str | None, plac
 )
 @click.option("--format", "fmt", required=True, type=click.Choice(["retailrocket", "sessionrec", "diginetica", "otto"]))
 @click.option(
-    "--model", default="vstan", show_default=True, help="Model family (popularity, markov, sr, vsknn, stan, vstan)."
+    "--model",
+    default="vstan",
+    show_default=True,
+    help="Model family (popularity, markov, sr, vsknn, stan, vstan, slist), or auto: the best on validation.",
 )
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A model parameter; repeatable.")
 @click.option("--test-days", default=2.0, show_default=True, help="Test window when only --train is given.")
+@click.option(
+    "--tune",
+    type=click.IntRange(min=1),
+    metavar="BUDGET",
+    help="Search parameters first: up to BUDGET trials per family on a validation window (never the test set).",
+)
+@click.option("--tune-seconds", type=click.FloatRange(min=1), help="Stop starting trials after this long.")
 def evaluate(
-    train_path: Path, test_path: Path | None, fmt: str, model: str, params: tuple[str, ...], test_days: float
+    train_path: Path,
+    test_path: Path | None,
+    fmt: str,
+    model: str,
+    params: tuple[str, ...],
+    test_days: float,
+    tune: int | None,
+    tune_seconds: float | None,
 ) -> None:
     """Score a model offline as the session-based recommendation literature does; JSON out."""
     from kaizen.training.protocol import evaluate_files
 
+    if tune:
+        logging.getLogger("kaizen.training.tuning").setLevel(logging.INFO)  # a trial per line: the progress
     try:
-        metrics = evaluate_files(fmt, train_path, test_path, model, dict(_parse_param(p) for p in params), test_days)
+        metrics = evaluate_files(
+            fmt, train_path, test_path, model, dict(_parse_param(p) for p in params), test_days, tune, tune_seconds
+        )
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(metrics, indent=2))

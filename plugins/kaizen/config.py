@@ -23,6 +23,8 @@ from kaizen.errors import ConfigError
 STACK_ENV_FILE = "stack.env"
 ONLINE_STORES = ("postgres", "redis")
 CHAMPION_ALIAS = "champion"  # the registry alias the model server serves
+# The Airflow pool of one slot every task that moves @champion runs in (infra/docker/airflow-pools.sh).
+REGISTRY_POOL = "kaizen_registry"
 # The Feast feature service the model server filters with (kaizen.features.definitions);
 # here because neither the serving environment nor a health probe may import Feast.
 SERVING_FEATURE_SERVICE = "serving_v1"
@@ -243,6 +245,28 @@ class Settings:
     )
     retrain_daily_cap: int = _setting(
         "KAIZEN_RETRAIN_DAILY_CAP", 2, "At most this many self-started retrainings in 24 hours."
+    )
+    eval_max_sessions: int = _setting(
+        "KAIZEN_EVAL_MAX_SESSIONS",
+        5000,
+        "Test and validation windows with more sessions are scored on an even random sample of this many "
+        "(the same for the same data); 0 scores them all.",
+    )
+    tuning_seconds: float = _setting(
+        "KAIZEN_TUNING_SECONDS",
+        900.0,
+        "A training run's search (all compared families) starts no new trial after this long.",
+    )
+    retune_days: float = _setting(
+        "KAIZEN_RETUNE_DAYS",
+        7.0,
+        "train_recommender's tune=auto searches again when the last search's data is older than this, or when "
+        "monitoring started the run (drift, a quality drop); otherwise it reuses that search's choice.",
+    )
+    challenger_retention_days: float = _setting(
+        "KAIZEN_CHALLENGER_RETENTION_DAYS",
+        30.0,
+        "Refused challengers older than this are archived by train_recommender (0 keeps them all).",
     )
 
     def __post_init__(self) -> None:

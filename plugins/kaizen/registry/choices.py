@@ -12,6 +12,7 @@ import textwrap
 from kaizen.config import CHAMPION_ALIAS
 from kaizen.errors import RegistryError
 from kaizen.registry.client import ModelVersion, RegistryClient
+from kaizen.registry.gate import DECISION_TAG
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ NEWEST = 30  # versions offered; an older one can still be deployed by REST or t
 def label(mv: ModelVersion) -> str:
     """A version as the dropdown shows it: ``v3 · @champion · promoted (MRR@20 .411 beats ...)``."""
     parts = [f"v{mv.version}", *(f"@{alias}" for alias in mv.aliases)]
-    decision = mv.tags.get("kaizen.gate.decision")
+    decision = mv.tags.get(DECISION_TAG)
     if decision:
         reason = mv.tags.get("kaizen.gate.reason", "")
         parts.append(f"{decision} ({textwrap.shorten(reason, 80, placeholder=' …')})" if reason else decision)

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 # Characters (blanks around not counted) of the reason an operator gives to override the gate:
 # a forced promotion, or deploying a version other than the champion (a rollback).
 MIN_OVERRIDE_REASON = 10
+# Version (and run) tag of the gate's verdict: promoted, refused, or stale (the champion moved meanwhile).
+DECISION_TAG = "kaizen.gate.decision"
 
 
 @dataclass(frozen=True)
@@ -113,12 +115,12 @@ def apply(tracking_uri: str, name: str, version: str, decision: GateDecision) ->
         try:
             champion.move_champion(tracking_uri, name, version, expected=decision.champion_version)
         except AliasMoved as moved:
-            client.set_model_version_tag(name, version, "kaizen.gate.decision", "stale")
+            client.set_model_version_tag(name, version, DECISION_TAG, "stale")
             client.set_model_version_tag(name, version, "kaizen.gate.reason", str(moved)[:4900])
             raise
     else:
         champion.keep_as_challenger(tracking_uri, name, version)
-    client.set_model_version_tag(name, version, "kaizen.gate.decision", "promoted" if decision.promote else "refused")
+    client.set_model_version_tag(name, version, DECISION_TAG, "promoted" if decision.promote else "refused")
     client.set_model_version_tag(name, version, "kaizen.gate.reason", decision.reason[:4900])
     if decision.champion_version:
         client.set_model_version_tag(name, version, "kaizen.gate.compared_with", decision.champion_version)

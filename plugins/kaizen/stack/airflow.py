@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from kaizen.config import PROJECT_DIR, Settings
 from kaizen.db_urls import sqlalchemy_url
 
 ADMIN_USER = "admin"
+POOLS_SCRIPT = PROJECT_DIR / "infra" / "docker" / "airflow-pools.sh"  # the pools, as every stack creates them
 
 
 def airflow_home(settings: Settings) -> Path:
@@ -75,7 +77,12 @@ def airflow_command(*args: str) -> list[str]:
 
 
 def migrate(env: dict[str, str]) -> None:
-    """Create or upgrade Airflow's metadata schema (idempotent, a few seconds when current)."""
+    """Create or upgrade Airflow's metadata schema (idempotent, a few seconds when current), then
+    create the pools the DAGs use with the script the containers run."""
     result = subprocess.run(airflow_command("db", "migrate"), env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    path = f"{Path(airflow_command()[0]).parent}{os.pathsep}{env.get('PATH', os.environ.get('PATH', ''))}"
+    result = subprocess.run(["bash", str(POOLS_SCRIPT)], env={**env, "PATH": path}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"creating Airflow's pools failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

@@ -5,7 +5,7 @@ Read in the order ``train.train`` runs them:
 - ``options``: what a run is asked to do, checked when built.
 - ``dataset``: the lake's window, split by time into training and test sessions.
 - ``item_features``: point-in-time item features from Feast (the models' popularity).
-- ``tuning``: the parameters, searched on a validation window when asked.
+- ``tuning``: the family and its parameters, chosen on a validation window (never the test window).
 - ``evaluation``: next-item metrics on the test sessions.
 - ``lineage``: what the version is made from: window, parameters, features, code.
 - ``tracking``: what the run records in MLflow, the registered version included.

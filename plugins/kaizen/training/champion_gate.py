@@ -7,7 +7,9 @@ of items both models know. ``kaizen.registry.gate`` decides on the two sets of m
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -38,8 +40,15 @@ def load_champion(settings: Settings) -> Champion | None:
     version = champion_version(settings.mlflow_tracking_uri, settings.model_name)
     if version is None:
         return None
-    path = RegistryClient(settings.mlflow_tracking_uri).download(settings.model_name, version, MODEL_ARTIFACT)
-    return Champion(version, load_model(path))
+    return Champion(version, load_version(settings, version))
+
+
+def load_version(settings: Settings, version: str) -> Recommender:
+    """A registered version's model, read through the registry's REST client (nothing left on disk)."""
+    with tempfile.TemporaryDirectory(prefix=f"kaizen-v{version}-") as tmp:
+        dest = Path(tmp) / MODEL_ARTIFACT.rsplit("/", 1)[-1]
+        RegistryClient(settings.mlflow_tracking_uri).download(settings.model_name, version, MODEL_ARTIFACT, dest)
+        return load_model(dest)
 
 
 def judge(
@@ -47,7 +56,7 @@ def judge(
 ) -> GateOutcome:
     """The gate's decision on ``model`` (whose ``metrics`` on ``test`` are known) against the champion,
     overridden when the options force a promotion."""
-    label = f"challenger ({options.model})"
+    label = f"challenger ({model.kind})"
     champion = load_champion(settings)
     if champion is None:
         return GateOutcome(gate.decide(metrics, None, options.policy), {label: target_ranks(model, test)})

@@ -12,6 +12,7 @@ import pandas as pd
 from kaizen import lake
 from kaizen.errors import UpstreamMissing
 from kaizen.models import Sessions
+from kaizen.models.knn import ranges
 
 
 @dataclass(frozen=True)
@@ -27,27 +28,47 @@ def read_events(lake_dir: Path, event_types=("view",)) -> pd.DataFrame:
     return events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
 
 
-def read_window(lake_dir: Path, days: float) -> pd.DataFrame:
-    """The lake's view events of the last ``days``, counted back from its newest event (not from
-    today): a lake that stopped growing still trains on its most recent data."""
+def read_window(lake_dir: Path, days: float, end: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The lake's view events of the ``days`` up to ``end``, by default its newest event (not
+    today): a lake that stopped growing still trains on its most recent data. A given ``end``
+    reads a window again as it was (the gate re-reads the window training used)."""
     events = read_events(lake_dir)
     if events.empty:
         raise UpstreamMissing(f"no view events in the lake at {lake_dir}: run the ingest_shop_events DAG first")
-    return events[events["occurred_at"] >= events["occurred_at"].max() - pd.Timedelta(days=days)]
+    end = events["occurred_at"].max() if end is None else end
+    return events[(events["occurred_at"] >= end - pd.Timedelta(days=days)) & (events["occurred_at"] <= end)]
 
 
-def time_split(events: pd.DataFrame, test_days: float = 2.0) -> Split:
+def time_split(events: pd.DataFrame, test_days: float = 2.0, max_test_sessions: int | None = None) -> Split:
     """Test = sessions whose last event falls in the final ``test_days``; the rest train.
 
     Test events of items unseen in training are removed and test sessions left with
     fewer than two events dropped: a model cannot be asked to predict an unknown item.
+    Beyond ``max_test_sessions`` test sessions, an even random sample of that many is kept
+    (the same for the same events): every prediction costs a pass over all items.
     """
     end = events["occurred_at"].max()
     test_start = end - pd.Timedelta(days=test_days)
     session_end = events.groupby("session_id")["occurred_at"].transform("max")
     train_events, test_events = events[session_end < test_start], events[session_end >= test_start]
     train = sessions_of(train_events)
-    return Split(train, drop_short(sessions_of(test_events, train.vocabulary)), test_start, digest(events))
+    test = drop_short(sessions_of(test_events, train.vocabulary))
+    return Split(train, sample(test, max_test_sessions), test_start, digest(events))
+
+
+def sample(sessions: Sessions, max_sessions: int | None, seed: int = 0) -> Sessions:
+    """At most ``max_sessions`` of ``sessions``, drawn evenly at random, in their order."""
+    if not max_sessions or sessions.n_sessions <= max_sessions:
+        return sessions
+    keep = np.sort(np.random.default_rng(seed).choice(sessions.n_sessions, size=max_sessions, replace=False))
+    lengths = np.diff(sessions.offsets)[keep]
+    events = ranges(sessions.offsets[keep], lengths)
+    return Sessions(
+        vocabulary=sessions.vocabulary,
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        items=sessions.items[events],
+        times=sessions.times[events],
+    )
 
 
 def sessions_of(events: pd.DataFrame, vocabulary: np.ndarray | None = None) -> Sessions:

@@ -36,6 +36,12 @@ class TrainingWindow:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingWindow:
+        """Inverse of ``as_dict`` after a JSON round trip (XCom): timestamps back from their text."""
+        times = ("train_start", "test_start", "end")
+        return cls(**{k: pd.Timestamp(v) if k in times else v for k, v in data.items()})
+
 
 @dataclass(frozen=True)
 class Lineage:
@@ -44,3 +50,15 @@ class Lineage:
     window: TrainingWindow
     feature_service: str
     code_version: str
+
+    def as_dict(self) -> dict:
+        """JSON-able (for XCom): timestamps as ISO text."""
+        return {**asdict(self), "window": {k: _json(v) for k, v in self.window.as_dict().items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Lineage:
+        return cls(**{**data, "window": TrainingWindow.from_dict(data["window"])})
+
+
+def _json(value):
+    return value.isoformat() if isinstance(value, pd.Timestamp) else value

@@ -7,18 +7,21 @@ import json
 from dataclasses import dataclass, field
 
 from kaizen.errors import ConfigError
-from kaizen.models import DEFAULT_FAMILY, MODELS
+from kaizen.models import AUTO_FAMILY, MODELS
 from kaizen.registry.gate import MIN_OVERRIDE_REASON, GatePolicy
+
+# The DAG's ``tune`` Param: a search always, never, or when the data changed enough.
+TUNE_CHOICES = {"auto": None, "always": True, "never": False}
 
 
 @dataclass(frozen=True)
 class TrainOptions:
-    model: str = DEFAULT_FAMILY
-    params: dict = field(default_factory=dict)  # explicit parameters; they win over tuned ones
+    model: str = AUTO_FAMILY  # a family, or "auto": the best on the validation window
+    params: dict = field(default_factory=dict)  # a pinned family's explicit parameters; never tuned
     train_days: float = 30.0  # history before the test window
     test_days: float = 2.0
-    tune: bool = False
-    tuning_budget: int = 6
+    tune: bool | None = False  # None: when the data changed enough (train.choose_model)
+    tuning_budget: int = 6  # trials per family
     seed: int = 0
     force_promote: bool = False
     force_reason: str = ""
@@ -26,8 +29,10 @@ class TrainOptions:
     policy: GatePolicy = field(default_factory=GatePolicy)
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise ConfigError(f"unknown model {self.model!r}; one of {', '.join(MODELS)}")
+        if self.model not in MODELS and self.model != AUTO_FAMILY:
+            raise ConfigError(f"unknown model {self.model!r}; one of {AUTO_FAMILY}, {', '.join(MODELS)}")
+        if self.params and self.model == AUTO_FAMILY:
+            raise ConfigError("explicit model parameters need a pinned model family, not auto")
         if self.force_promote and len(self.force_reason.strip()) < MIN_OVERRIDE_REASON:
             raise ConfigError(
                 f"force_promote needs a force_reason of at least {MIN_OVERRIDE_REASON} characters saying why the "
@@ -47,7 +52,7 @@ def training_key(options: TrainOptions, data_digest: str, code: str) -> str:
         "train_days": options.train_days,
         "test_days": options.test_days,
         "tune": options.tune,
-        "tuning_budget": options.tuning_budget if options.tune else None,
+        "tuning_budget": options.tuning_budget if options.tune is not False else None,
         "seed": options.seed,
     }
     return hashlib.sha256(json.dumps(made_of, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -59,7 +64,7 @@ def options_from_params(params: dict) -> TrainOptions:
         model=params["model"],
         train_days=float(params["train_days"]),
         test_days=float(params["test_days"]),
-        tune=bool(params["tune"]),
+        tune=TUNE_CHOICES[params["tune"]],
         tuning_budget=int(params["tuning_budget"]),
         force_promote=bool(params["force_promote"]),
         force_reason=params.get("force_reason") or "",

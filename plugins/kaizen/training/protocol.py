@@ -30,6 +30,17 @@ def filter_events(events: pd.DataFrame, min_item_support: int = 5, min_session_l
     return events[lengths >= min_session_length]
 
 
+def protocol_events(
+    events: pd.DataFrame, min_item_support: int = 5, min_session_length: int = 2, event_types=("view",)
+) -> pd.DataFrame:
+    """The events session-rec keeps (views, ``filter_data``), each with an ``event_id`` for the digest."""
+    events = events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
+    events = filter_events(events, min_item_support, min_session_length)
+    if "event_id" not in events.columns:  # the digest orders ties by event_id
+        events = events.assign(event_id=np.arange(len(events)))
+    return events
+
+
 def session_rec_split(
     events: pd.DataFrame,
     test_days: float = 2.0,
@@ -38,11 +49,7 @@ def session_rec_split(
     event_types=("view",),
 ) -> Split:
     """Train and test ``Sessions`` from raw events (session_id, item_id, event_type, occurred_at UTC)."""
-    events = events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
-    events = filter_events(events, min_item_support, min_session_length)
-    if "event_id" not in events.columns:  # the digest orders ties by event_id
-        events = events.assign(event_id=np.arange(len(events)))
-    return time_split(events, test_days)
+    return time_split(protocol_events(events, min_item_support, min_session_length, event_types), test_days)
 
 
 def n_predictions(split: Split) -> int:
@@ -65,21 +72,46 @@ def presplit(train: pd.DataFrame, test: pd.DataFrame, event_types=("view",)) -> 
 
 
 def evaluate_files(
-    fmt: str, train_path, test_path=None, model: str = "vstan", params: dict | None = None, test_days: float = 2.0
+    fmt: str,
+    train_path,
+    test_path=None,
+    model: str = "vstan",
+    params: dict | None = None,
+    test_days: float = 2.0,
+    tune: int | None = None,
+    seconds: float | None = None,
 ) -> dict:
     """``kaizen evaluate``: score a model on public data with the code the DAG uses.
 
     With one file the session-rec protocol splits it (last ``test_days`` as test); with two
-    they are the training and test sets as given.
+    they are the training and test sets as given. With ``tune`` trials (or ``model`` "auto")
+    the family and its parameters are chosen on a validation window cut from the training
+    part, as ``train_recommender`` does, before the chosen model is scored on the test set.
     """
     from kaizen.datasets import read
-    from kaizen.models import MODELS
+    from kaizen.models import AUTO_FAMILY, MODELS
     from kaizen.training.evaluation import evaluate
+    from kaizen.training.tuning import choose, validation_split
 
-    if model not in MODELS:
-        raise ConfigError(f"unknown model {model!r}; one of {', '.join(sorted(MODELS))}")
+    if model not in MODELS and model != AUTO_FAMILY:
+        raise ConfigError(f"unknown model {model!r}; one of {AUTO_FAMILY}, {', '.join(sorted(MODELS))}")
+    if params and model == AUTO_FAMILY:
+        raise ConfigError("--param needs a pinned --model, not auto")
     train = read(fmt, train_path)
-    split = presplit(train, read(fmt, test_path)) if test_path else session_rec_split(train, test_days)
+    if test_path:
+        split = presplit(train, read(fmt, test_path))
+        before_test = train[train["event_type"] == "view"].dropna(subset=["session_id", "item_id"])
+        before_test = before_test.assign(event_id=np.arange(len(before_test)))
+    else:
+        events = protocol_events(train)
+        split = time_split(events, test_days)
+        before_test = events
+    search = {}
+    if tune or model == AUTO_FAMILY:
+        validation = validation_split(before_test, split.test_start, test_days)
+        choice = choose(model, validation, "mrr_20", tune, seconds=seconds, fixed=params)
+        model, params = choice.family, choice.params
+        search = {"trials": len(choice.trials), "validation_mrr_20": choice.best_per_family()}
     started = time.perf_counter()
     fitted = MODELS[model](**(params or {})).fit(split.train)
     fit_s = time.perf_counter() - started
@@ -89,5 +121,6 @@ def evaluate_files(
         "train_sessions": split.train.n_sessions,
         "items": split.train.n_items,
         "fit_s": round(fit_s, 3),
+        **({"search": search} if search else {}),
         **evaluate(fitted, split.test),
     }

@@ -3,9 +3,11 @@ the gate's decision, plots and the model card; in one module, so what the UI sho
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -15,11 +17,13 @@ from mlflow import MlflowClient
 from kaizen.config import Settings
 from kaizen.models import Recommender
 from kaizen.registry.champion import register
+from kaizen.registry.gate import DECISION_TAG
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.training import report
 from kaizen.training.champion_gate import GateOutcome
 from kaizen.training.lineage import Lineage
 from kaizen.training.options import TrainOptions
+from kaizen.training.tuning import Choice
 
 # MLflow 3's UI opens an experiment by its kind: without this tag it may guess GenAI (traces, prompts).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -37,22 +41,49 @@ def training_run(settings: Settings, family: str) -> Iterator[str]:
         yield run.info.run_id
 
 
+@contextmanager
+def resumed_run(settings: Settings, run_id: str) -> Iterator[None]:
+    """The training run again, for the gate task to record its decision beside the training."""
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    with mlflow.start_run(run_id=run_id):
+        yield
+
+
 def log_training(
-    options: TrainOptions, lineage: Lineage, features: pd.DataFrame, metrics: dict[str, float], fit_s: float
+    options: TrainOptions,
+    lineage: Lineage,
+    features: pd.DataFrame,
+    metrics: dict[str, float],
+    fit_s: float,
+    choice: Choice,
 ) -> None:
-    """The run's inputs and results: the item-feature table as its dataset, params, metrics, lineage tags."""
+    """The run's inputs and results: the item-feature table as its dataset, params, metrics, lineage
+    tags, and how the family was chosen (each compared family's best validation score)."""
     mlflow.log_input(mlflow.data.from_pandas(features, name=lineage.feature_service), context="training")
     mlflow.log_params(
         {
             "model": lineage.family,
+            "model_choice": options.model,
             "train_days": options.train_days,
             "test_days": options.test_days,
-            "tuned": options.tune,
+            "tuned": choice.searched,
             "seed": options.seed,
             **lineage.params,
         }
     )
-    mlflow.log_metrics({**metrics, "fit_s": fit_s})
+    compared = choice.best_per_family()
+    mlflow.log_metrics(
+        {**metrics, "fit_s": fit_s}
+        | {f"val_{family}_{options.policy.primary}": score for family, score in compared.items()}
+    )
+    if len(compared) > 1:
+        ranking = sorted(compared.items(), key=lambda item: -item[1])
+        mlflow.set_tag(
+            "kaizen.family_choice",
+            f"{lineage.family} on the validation window: "
+            + ", ".join(f"{family} {score:.3f}" for family, score in ranking)
+            + f" {options.policy.primary}",
+        )
     mlflow.set_tags(
         {f"kaizen.window.{key}": str(value) for key, value in lineage.window.as_dict().items()}
         | {"kaizen.feature_service": lineage.feature_service, "kaizen.code_version": lineage.code_version}
@@ -71,14 +102,40 @@ def same_as_newest(settings: Settings, key: str) -> str | None:
     return str(newest[0].version) if newest and newest[0].tags.get(TRAINING_KEY) == key else None
 
 
-def register_model(settings: Settings, model: Recommender, lineage: Lineage, key: str) -> str:
+SEARCH = "kaizen.search"  # version tag: what a search chose, and the end of the data it searched on
+
+
+@dataclass(frozen=True)
+class Search:
+    version: str
+    family: str
+    params: dict
+    searched_until: pd.Timestamp  # the test window's start: the search saw only data before it
+
+
+def last_search(settings: Settings, look_back: int = 50) -> Search | None:
+    """The newest of the last ``look_back`` versions whose parameters a search chose."""
+    versions = MlflowClient(settings.mlflow_tracking_uri).search_model_versions(
+        f"name='{settings.model_name}'", max_results=look_back, order_by=["version_number DESC"]
+    )
+    for version in versions:
+        if SEARCH in version.tags:
+            found = json.loads(version.tags[SEARCH])
+            return Search(str(version.version), found["family"], found["params"], pd.Timestamp(found["until"]))
+    return None
+
+
+def register_model(settings: Settings, model: Recommender, lineage: Lineage, key: str, searched: bool) -> str:
     """Log ``model`` in the run and register it as a new version; returns the version. The version
-    names its feature service too (the model server reads the same features online) and what
-    made it (``TRAINING_KEY``)."""
+    names its feature service too (the model server reads the same features online), what made
+    it (``TRAINING_KEY``) and, when a search chose its parameters, that choice (``SEARCH``)."""
     version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
     client = MlflowClient(settings.mlflow_tracking_uri)
     client.set_model_version_tag(settings.model_name, version, "kaizen.feature_service", lineage.feature_service)
     client.set_model_version_tag(settings.model_name, version, TRAINING_KEY, key)
+    if searched:
+        chosen = {"family": lineage.family, "params": lineage.params, "until": lineage.window.test_start.isoformat()}
+        client.set_model_version_tag(settings.model_name, version, SEARCH, json.dumps(chosen, sort_keys=True))
     return version
 
 
@@ -91,7 +148,7 @@ def log_outcome(
     verdict = "forced" if decision.forced else "promoted" if decision.promote else "refused"
     mlflow.set_tags(
         {
-            "kaizen.gate.decision": "promoted" if decision.promote else "refused",
+            DECISION_TAG: "promoted" if decision.promote else "refused",
             "kaizen.gate.note": decision.note(version),
             "kaizen.model_version": version,
             "mlflow.runName": f"{lineage.family}-v{version}-{verdict}",
