@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-ALL = ("ingest", "features", "quality", "serving", "stack", "compose", "monitoring")
+ALL = ("ingest", "features", "quality", "serving", "stack", "compose", "monitoring", "pipeline")
 
 
 def main(names: list[str]) -> int:

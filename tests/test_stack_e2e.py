@@ -48,6 +48,22 @@ def test_the_gate_and_deploy_ran_in_the_one_slot_registry_pool(stack, e2e_run):
     assert pools["gate"] == pools["deploy"] == REGISTRY_POOL and pools["train"] == "default_pool"
 
 
+def test_a_refused_gate_deploys_nothing_and_leaves_the_champion_alone(stack, e2e_run):
+    """kaizen_e2e again with a weaker family: the gate keeps it as @challenger and deploy skips,
+    so a healthy champion is not re-verified (and never rolled back on a blip)."""
+    from kaizen.stack.demo import DAG_ID, airflow_client
+
+    client = airflow_client(stack)
+    before = champion_version(stack.mlflow_tracking_uri, stack.model_name)
+    run_id = client.trigger(DAG_ID, {"model": "popularity", "test_days": 2.0})
+    assert client.wait_for_run(DAG_ID, run_id, timeout_s=600) == "success"
+    states = client.task_states(DAG_ID, run_id)
+    assert (states["train"], states["gate"], states["deploy"]) == ("success", "skipped", "skipped")
+    note = client.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")["note"]
+    assert "kept as @challenger" in note and f"champion v{before}" in note, note
+    assert champion_version(stack.mlflow_tracking_uri, stack.model_name) == before
+
+
 def test_status_reports_every_service_healthy(stack, stack_env, e2e_run):
     result = run_kaizen(stack_env, "status")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -78,7 +78,7 @@ def test_the_search_never_reads_the_test_window(shop_views, tmp_path):
 def test_the_data_chooses_the_family(validation):
     """On this shop the next view follows the current item: the rules beat the neighbourhoods."""
     choice = tuning.choose("auto", validation, "mrr_20", tune_budget=None)
-    compared = choice.best_per_family()
+    compared = choice.compared
     assert set(compared) == {"vstan", "slist", "sr", "markov"}
     assert choice.family == max(compared, key=compared.get) and choice.family in ("markov", "sr")
     assert choice.note("mrr_20").startswith(f"chosen on validation, mrr_20 {compared[choice.family]:.3f} over ")
@@ -102,3 +102,15 @@ def test_kaizen_evaluate_tunes_on_a_validation_window(tmp_path):
     tuned = evaluate_files("retailrocket", RETAILROCKET, model="sr", tune=4)
     assert tuned["search"]["trials"] == 4 and set(tuned["search"]["validation_mrr_20"]) == {"sr"}
     assert tuned["predictions"] == 1387, "the test set is the protocol's, untouched by the search"
+
+
+def test_a_search_keeps_the_defaults_unless_a_trial_beats_them_beyond_the_noise():
+    rng = np.random.default_rng(0)
+    defaults = rng.random(2000) < 0.5
+    luck = defaults.copy()
+    luck[rng.choice(2000, 6, replace=False)] = True  # a handful of predictions flip: noise
+    better = defaults | (rng.random(2000) < 0.2)  # a real gain
+    trial = lambda values, i: tuning.Trial("sr", {"steps": i}, float(values.mean()), values.astype(float))  # noqa: E731
+    trials = [trial(defaults, 10), *(trial(defaults, i) for i in range(2, 9)), trial(luck, 1)]
+    assert tuning.beyond_noise(trials).params == {"steps": 10}
+    assert tuning.beyond_noise([*trials, trial(better, 3)]).params == {"steps": 3}

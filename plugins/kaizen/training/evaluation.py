@@ -78,9 +78,23 @@ def list_metrics(tops: np.ndarray, popularity: np.ndarray, cutoffs=CUTOFFS) -> d
 
 
 def evaluate(model: Recommender, test: Sessions, cutoffs=CUTOFFS) -> dict[str, float]:
+    return evaluate_with_ranks(model, test, cutoffs)[0]
+
+
+def evaluate_with_ranks(model: Recommender, test: Sessions, cutoffs=CUTOFFS) -> tuple[dict[str, float], np.ndarray]:
+    """``evaluate``'s metrics, and the target ranks they were computed from (for paired comparisons)."""
     ranks, new, tops = predictions(model, test, depth=max(cutoffs))
-    return {
+    metrics = {
         **metrics_from_ranks(ranks, cutoffs),
         **metrics_from_ranks(ranks[new], cutoffs, prefix="new_"),
         **list_metrics(tops, model.popularity, cutoffs),
     }
+    return metrics, ranks
+
+
+def per_prediction(ranks: np.ndarray, metric: str) -> np.ndarray:
+    """Each prediction's share of a metric (``mrr_20``, ``hr_20``, ``ndcg_20``): their mean is the metric."""
+    kind, k = metric.rsplit("_", 1)
+    hit = ranks < int(k)
+    values = {"hr": np.ones(len(ranks)), "mrr": 1.0 / (ranks + 1), "ndcg": 1.0 / np.log2(ranks + 2)}[kind]
+    return np.where(hit, values, 0.0)

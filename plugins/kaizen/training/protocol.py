@@ -111,7 +111,7 @@ def evaluate_files(
         validation = validation_split(before_test, split.test_start, test_days)
         choice = choose(model, validation, "mrr_20", tune, seconds=seconds, fixed=params)
         model, params = choice.family, choice.params
-        search = {"trials": len(choice.trials), "validation_mrr_20": choice.best_per_family()}
+        search = {"trials": len(choice.trials), "validation_mrr_20": choice.compared}
     started = time.perf_counter()
     fitted = MODELS[model](**(params or {})).fit(split.train)
     fit_s = time.perf_counter() - started

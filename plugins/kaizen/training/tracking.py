@@ -71,7 +71,7 @@ def log_training(
             **lineage.params,
         }
     )
-    compared = choice.best_per_family()
+    compared = choice.compared
     mlflow.log_metrics(
         {**metrics, "fit_s": fit_s}
         | {f"val_{family}_{options.policy.primary}": score for family, score in compared.items()}

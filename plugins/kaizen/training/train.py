@@ -17,6 +17,7 @@ run and on the model version.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ from kaizen.training.lineage import Lineage, TrainingWindow
 from kaizen.training.options import TrainOptions, training_key
 from kaizen.training.tuning import Choice, choose, validation_split
 from kaizen.version import code_version
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ def train(settings: Settings, options: TrainOptions) -> Candidate:
     """One model version trained, evaluated and registered: the steps in the order they run."""
     events = read_window(settings.lake_dir, options.train_days + options.test_days)
     split = time_split(events, options.test_days, settings.eval_max_sessions)
+    log.info(
+        "%d view events: %d training sessions of %d items, %d test sessions from %s",
+        len(events),
+        split.train.n_sessions,
+        split.train.n_items,
+        split.test.n_sessions,
+        split.test_start,
+    )
     if split.test.n_sessions == 0:
         # Valid options, too little data: the same options work once the lake holds more history.
         raise UpstreamMissing(
@@ -135,6 +146,7 @@ def train(settings: Settings, options: TrainOptions) -> Candidate:
         started = time.perf_counter()
         model = MODELS[choice.family](**choice.params).fit(split.train)
         fit_s = time.perf_counter() - started
+        log.info("%s fitted in %.1f s; evaluating on the test window", choice.family, fit_s)
         model.popularity = recent_popularity(features, model.vocabulary, model.popularity)
         metrics = evaluate(model, split.test)
         window = TrainingWindow.of(events, split, test_predictions=int(metrics["predictions"]))

@@ -14,13 +14,14 @@ import time
 from dataclasses import dataclass, field
 
 import mlflow
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from kaizen.models import AUTO_FAMILY, CANDIDATE_FAMILIES, MODELS
 from kaizen.training.dataset import Split, time_split
-from kaizen.training.evaluation import evaluate
+from kaizen.training.evaluation import evaluate_with_ranks, per_prediction
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Trial:
     family: str
     params: dict
     score: float
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)  # per validation prediction
 
 
 @dataclass(frozen=True)
@@ -67,25 +69,19 @@ class Choice:
     family: str
     params: dict
     trials: list[Trial] = field(default_factory=list)
+    compared: dict[str, float] = field(default_factory=dict)  # each family's pick's validation score
     searched: bool = False  # parameters tuned by a search (recorded on the version, reused by tune=auto)
     reused: str = ""  # why an earlier search's choice was taken instead
-
-    def best_per_family(self) -> dict[str, float]:
-        """Each compared family's best validation score: the comparison recorded on the run."""
-        best: dict[str, float] = {}
-        for trial in self.trials:
-            best[trial.family] = max(best.get(trial.family, float("-inf")), trial.score)
-        return best
 
     def note(self, primary: str) -> str:
         """How the family was chosen, in words: "chosen on validation, mrr_20 .51 over vstan .49, sr .35"."""
         if self.reused:
             return self.reused
-        others = {f: v for f, v in self.best_per_family().items() if f != self.family}
+        others = {f: v for f, v in self.compared.items() if f != self.family}
         if not others:
             return ""
         ranked = sorted(others.items(), key=lambda item: -item[1])
-        best = self.best_per_family()[self.family]
+        best = self.compared[self.family]
         return f"chosen on validation, {primary} {best:.3f} over " + ", ".join(f"{f} {v:.3f}" for f, v in ranked)
 
 
@@ -128,11 +124,33 @@ def tune(
             break
         asked = study.ask(space)
         params = {**{k: _readable(v) for k, v in asked.params.items()}, **fixed}
-        metrics = _score(family, params, validation, run_name=f"{family}-trial-{i}")
+        metrics, ranks = _score(family, params, validation, run_name=f"{family}-trial-{i}")
         study.tell(asked, metrics[primary])
-        trials.append(Trial(family, params, metrics[primary]))
+        trials.append(Trial(family, params, metrics[primary], per_prediction(ranks, primary)))
         log.info("%s trial %d/%d %s: val %s=%.4f", family, i + 1, budget, params, primary, metrics[primary])
     return trials
+
+
+def beyond_noise(trials: list[Trial]) -> Trial:
+    """The best trial if it beats the first (the defaults) by more than the noise, else the
+    first: a search must not trade tested defaults for a validation window's luck. The noise
+    is the standard error of the paired per-prediction differences, times sqrt(2 ln n) for n
+    challengers of the defaults (about how far the best of n noisy comparisons strays)."""
+    first, best = trials[0], max(trials, key=lambda t: t.score)
+    if best is first or first.values is None or best.values is None:
+        return best
+    differences = best.values - first.values
+    se = differences.std(ddof=1) / np.sqrt(len(differences)) if len(differences) > 1 else np.inf
+    noise = se * max(1.0, np.sqrt(2 * np.log(len(trials) - 1)))
+    if best.score - first.score > noise:
+        return best
+    log.info(
+        "%s: no trial beats the defaults by more than the noise (+%.4f against %.4f): keeping the defaults",
+        first.family,
+        best.score - first.score,
+        noise,
+    )
+    return first
 
 
 def _readable(value):
@@ -140,13 +158,13 @@ def _readable(value):
     return float(f"{value:.3g}") if isinstance(value, float) else value
 
 
-def _score(family: str, params: dict, validation: Split, run_name: str) -> dict[str, float]:
-    metrics = evaluate(MODELS[family](**params).fit(validation.train), validation.test)
+def _score(family: str, params: dict, validation: Split, run_name: str) -> tuple[dict[str, float], np.ndarray]:
+    metrics, ranks = evaluate_with_ranks(MODELS[family](**params).fit(validation.train), validation.test)
     if mlflow.active_run() is not None:
         with mlflow.start_run(run_name=run_name, nested=True):
             mlflow.log_params({"model": family, **params})
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
-    return metrics
+    return metrics, ranks
 
 
 def choose(
@@ -164,14 +182,21 @@ def choose(
     families = CANDIDATE_FAMILIES if family == AUTO_FAMILY else (family,)
     share = seconds / len(families) if seconds is not None else None
     trials: list[Trial] = []
+    chosen: list[Trial] = []  # each family's pick
     for name in families:
         if tune_budget:
-            trials += tune(name, validation, tune_budget, primary, seed, share, fixed)
+            searched = tune(name, validation, tune_budget, primary, seed, share, fixed)
+            trials += searched
+            chosen.append(beyond_noise(searched))
         elif family == AUTO_FAMILY:
             params = {**MODELS[name]().params, **(fixed or {})}
-            trials.append(Trial(name, params, _score(name, params, validation, f"{name}-defaults")[primary]))
+            metrics, _ = _score(name, params, validation, f"{name}-defaults")
+            trials.append(Trial(name, params, metrics[primary]))
+            chosen.append(trials[-1])
+            log.info("%s with its defaults: val %s=%.4f", name, primary, trials[-1].score)
         else:
             return Choice(name, dict(fixed or {}))
-    best = max(trials, key=lambda t: t.score)
+    best = max(chosen, key=lambda t: t.score)
     log.info("chose %s %s: val %s=%.4f", best.family, best.params, primary, best.score)
-    return Choice(best.family, best.params, trials, searched=bool(tune_budget))
+    compared = {t.family: t.score for t in chosen}
+    return Choice(best.family, best.params, trials, compared, searched=bool(tune_budget))
