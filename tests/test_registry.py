@@ -137,3 +137,38 @@ def test_retention_deletes_only_old_refused_versions_no_alias_names(registry):
     assert sorted(str(mv.version) for mv in client.search_model_versions(f"name='{NAME}'")) == ["1", "3"]
     assert champion.champion_version(uri, NAME) == "1"
     assert retention.archive_refused(uri, "never-registered", 30) == []
+
+
+def test_a_registry_error_during_the_gate_fails_it_and_moves_nothing(registry, tmp_path, monkeypatch):
+    """The champion cannot be read (here: the strict reader's error, as a 503 raises it): the
+    gate fails before deciding, @champion stays, the candidate carries no decision."""
+    import pandas as pd
+
+    from kaizen.models import Markov, Sessions
+    from kaizen.training import champion_gate
+    from kaizen.training.lineage import Lineage, TrainingWindow
+    from kaizen.training.options import TrainOptions
+    from kaizen.training.train import Candidate, gate_candidate
+
+    uri, client = registry
+    sessions = Sessions.from_events([0, 0, 1, 1], ["a", "b", "a", "b"], [1, 2, 3, 4])
+    now = pd.Timestamp.now(tz="UTC")
+    window = TrainingWindow(now, now, now, 2, 2, 2, "digest")
+    run = client.create_run(client.create_experiment("gate-error", artifact_location=tmp_path.as_uri()))
+    candidate = Candidate(
+        run.info.run_id,
+        "2",
+        Lineage("markov", {}, window, "recommender_v1", "test"),
+        {"mrr_20": 1.0, "hr_20": 1.0},
+        model=Markov().fit(sessions),
+        test=sessions,
+    )
+
+    def unreadable(tracking_uri, name):
+        raise RegistryError(f"could not read {name}@champion: 503 TEMPORARILY_UNAVAILABLE")
+
+    monkeypatch.setattr(champion_gate, "champion_version", unreadable)
+    with pytest.raises(RegistryError, match="could not read"):
+        gate_candidate(stack_settings(tmp_path, uri), TrainOptions(model="markov"), candidate)
+    assert champion.champion_version(uri, NAME) == "1"
+    assert gate.DECISION_TAG not in client.get_model_version(NAME, "2").tags
