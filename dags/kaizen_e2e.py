@@ -18,7 +18,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from kaizen.config import REGISTRY_POOL
 from kaizen.dag_defaults import default_args, fail_fast, outcome_note
-from kaizen.models import AUTO_FAMILY, MODELS
+from kaizen.models import AUTO_FAMILY, CANDIDATE_FAMILIES, MODELS
 
 
 @dag(
@@ -34,7 +34,7 @@ from kaizen.models import AUTO_FAMILY, MODELS
         "model": Param(
             AUTO_FAMILY,
             enum=[AUTO_FAMILY, *sorted(MODELS)],
-            description="Model family; auto: the best of vstan, slist, sr and markov on the validation window.",
+            description=f"Model family; auto: the best of {', '.join(CANDIDATE_FAMILIES)} on the validation window.",
         ),
         "test_days": Param(2.0, type="number", minimum=0.1, description="Last days held out as the test window."),
     },

@@ -24,7 +24,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, Trigge
 from kaizen.assets import FEATURES, MODEL_CHAMPION
 from kaizen.config import REGISTRY_POOL
 from kaizen.dag_defaults import default_args, fail_fast, outcome_note
-from kaizen.models import AUTO_FAMILY, MODELS
+from kaizen.models import AUTO_FAMILY, CANDIDATE_FAMILIES, MODELS
 from kaizen.registry.gate import MIN_OVERRIDE_REASON
 
 
@@ -42,7 +42,7 @@ from kaizen.registry.gate import MIN_OVERRIDE_REASON
         "model": Param(
             AUTO_FAMILY,
             enum=[AUTO_FAMILY, *sorted(MODELS)],
-            description="Model family; auto: the best of vstan, slist, sr and markov on the validation window.",
+            description=f"Model family; auto: the best of {', '.join(CANDIDATE_FAMILIES)} on the validation window.",
         ),
         "train_days": Param(30, type="number", minimum=1, description="Days of history before the test window."),
         "test_days": Param(2, type="number", minimum=0.5, description="Last days held out to evaluate and gate on."),
@@ -103,7 +103,7 @@ def train_recommender():
 
         return gate_task(Settings.from_env(), options(), candidate)
 
-    @task(pool=REGISTRY_POOL, trigger_rule=TriggerRule.ALL_DONE)
+    @task(pool=REGISTRY_POOL, trigger_rule=TriggerRule.NONE_FAILED)  # after a skip too; a failure fails the run
     def archive_refused() -> list[str]:
         from kaizen.config import Settings
         from kaizen.registry.retention import archive_refused

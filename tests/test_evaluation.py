@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from kaizen.models import Recommender, Sessions
-from kaizen.training.evaluation import evaluate, metrics_from_ranks
+from kaizen.training.evaluation import evaluate, metrics_from_ranks, per_prediction
 
 
 def test_metrics_from_hand_computed_ranks():
@@ -75,3 +75,10 @@ def test_evaluate_reports_every_metric_for_every_cutoff():
     for k in (5, 10, 20):
         for name in ("hr", "mrr", "ndcg", "new_hr", "new_mrr", "new_ndcg", "coverage", "popularity"):
             assert isinstance(metrics[f"{name}_{k}"], float)
+
+
+def test_per_prediction_values_average_to_the_metric():
+    ranks = np.array([0, 1, 4, 19, 20, 150])
+    metrics = metrics_from_ranks(ranks, cutoffs=(20,))
+    for metric in ("hr_20", "mrr_20", "ndcg_20"):
+        assert per_prediction(ranks, metric).mean() == pytest.approx(metrics[metric])

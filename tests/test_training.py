@@ -16,17 +16,27 @@ from conftest import RETAILROCKET
 from kaizen import lake
 from kaizen.config import Settings
 from kaizen.datasets import read_retailrocket
-from kaizen.errors import AlreadyRegistered, ChallengerKept, ConfigError, DataChanged, UpstreamMissing
+from kaizen.errors import AlreadyRegistered, ChallengerKept, ConfigError, UpstreamMissing
 from kaizen.features import engineering
 from kaizen.features.registry_sync import apply
 from kaizen.features.repo_config import feature_store
 from kaizen.ingest import source
+from kaizen.models import Sessions
 from kaizen.registry.gate import GatePolicy, decide, force
-from kaizen.training import report
+from kaizen.training import report, tracking
 from kaizen.training.dataset import time_split
 from kaizen.training.lineage import Lineage, TrainingWindow
 from kaizen.training.options import TrainOptions, options_from_params
-from kaizen.training.train import TrainResult, gate_candidate, gate_task, train, train_recommender, train_task
+from kaizen.training.train import (
+    Candidate,
+    GateResult,
+    gate_candidate,
+    gate_task,
+    search_still_holds,
+    train,
+    train_recommender,
+    train_task,
+)
 
 
 def write_lake(lake_dir, events) -> None:
@@ -72,13 +82,12 @@ def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, 
     assert [d.dataset.name for d in inputs] == ["recommender_v1"]
 
     # As the DAG runs it: two tasks, the candidate passed as JSON; the gate task reads the test
-    # window from the lake and the model from the registry again.
+    # sessions (a run artifact) and the model from the registry. The lake changing in between
+    # (here: replaced by another) changes nothing the gate compares on.
     sr = TrainOptions(model="sr")
     candidate = json.loads(json.dumps(train_task(clean, sr)))
     bad = with_features(base, tmp_path / "bad", fresh_db, tmp_path / "home")
-    with pytest.raises(DataChanged, match="changed after training"):
-        gate_task(bad, sr, candidate)  # another window than the one it was tested on: no comparison
-    better = gate_task(clean, sr, candidate)
+    better = gate_task(bad, sr, candidate)
     assert better["promoted"], better["reason"]
     assert client.get_model_version_by_alias("gate-test", "champion").version == better["version"]
 
@@ -216,7 +225,7 @@ def test_model_card_shows_the_lineage_and_the_gates_comparison(rr_events):
 
 def test_the_result_the_dags_return_to_xcom():
     decision = decide({"mrr_20": 0.3, "hr_20": 0.5}, None)
-    result = TrainResult("run-1", "7", decision, {"mrr_20": 0.3, "hr_20": 0.5})
+    result = GateResult("run-1", "7", decision, {"mrr_20": 0.3, "hr_20": 0.5})
     assert json.loads(json.dumps(result.as_dict())) == {
         "run_id": "run-1",
         "version": "7",
@@ -271,7 +280,7 @@ def test_tune_auto_reuses_a_recent_search_and_searches_again_when_monitoring_ask
     nightly = TrainOptions(tune=None, tuning_budget=2)
 
     first = train(settings, nightly)
-    assert first.choice_note.startswith("chosen on validation, mrr_20 ")
+    assert first.choice_note.startswith("chosen on validation, MRR@20 .")
     searched = json.loads(MlflowClient(tracking_uri).get_model_version("auto", first.version).tags["kaizen.search"])
     assert searched["family"] == first.lineage.family and searched["params"] == first.lineage.params
 
@@ -294,3 +303,37 @@ def test_a_large_test_window_is_scored_on_the_same_sample_every_time(rr_events):
     first = sampled.vocabulary[sampled.session(0)].tolist()
     assert any(first == whole.vocabulary[whole.session(s)].tolist() for s in range(whole.n_sessions))
     assert time_split(views, max_test_sessions=10**6).test.n_sessions == whole.n_sessions
+
+
+def test_a_candidate_survives_xcom_and_its_test_sessions_their_file(rr_events, tmp_path):
+    views = rr_events[rr_events["event_type"] == "view"].dropna(subset=["session_id", "item_id"])
+    views = views.assign(event_id=np.arange(len(views)))
+    split = time_split(views)
+    window = TrainingWindow.of(views, split, test_predictions=1387)
+    lineage = Lineage("slist", {"alpha": 0.95}, window, feature_service="recommender_v1", code_version="abc")
+    candidate = Candidate("run-1", "3", lineage, {"mrr_20": 0.5}, "chosen on validation")
+    again = Candidate.from_dict(json.loads(json.dumps(candidate.as_dict())))
+    assert again == candidate and again.lineage.window.test_start == split.test_start
+    assert again.lineage.window.test_start.tzinfo is not None
+    loaded = Sessions.load(split.test.save(tmp_path / "test.npz"))
+    assert all(
+        np.array_equal(getattr(loaded, a), getattr(split.test, a)) for a in ("vocabulary", "offsets", "items", "times")
+    )
+
+
+def test_an_earlier_search_stands_in_only_for_the_same_question_and_recent_data(tmp_path):
+    settings = offline_settings(tmp_path)  # KAIZEN_RETUNE_DAYS 7
+    until = pd.Timestamp("2026-03-01", tz="UTC")
+    search = tracking.Search("5", "slist", {"alpha": 0.5}, "mrr_20", until)
+    nightly = TrainOptions(tune=None)
+
+    def holds(options=nightly, days_later=3.0, previous=search) -> bool:
+        return search_still_holds(previous, settings, options, until + pd.Timedelta(days=days_later))
+
+    assert holds()
+    assert not holds(days_later=8), "older than KAIZEN_RETUNE_DAYS"
+    assert not holds(days_later=-1), "a search that saw this run's test window"
+    assert not holds(dataclasses.replace(nightly, trigger_reason="drift")), "monitoring asks for a new search"
+    assert not holds(dataclasses.replace(nightly, model="vstan")), "another family pinned"
+    assert holds(dataclasses.replace(nightly, model="slist"))
+    assert not holds(dataclasses.replace(nightly, policy=GatePolicy(primary="hr_20"))), "another metric"

@@ -13,6 +13,7 @@ import click
 
 from kaizen.config import Settings
 from kaizen.features.feature_server import REGISTRY_TTL_S
+from kaizen.models import DEFAULT_FAMILY
 
 
 def _settings() -> Settings:
@@ -173,7 +174,7 @@ def recommend(items: str, k: int, exclude_seen: bool, category: str | None, plac
 @click.option("--format", "fmt", required=True, type=click.Choice(["retailrocket", "sessionrec", "diginetica", "otto"]))
 @click.option(
     "--model",
-    default="vstan",
+    default=DEFAULT_FAMILY,
     show_default=True,
     help="Model family (popularity, markov, sr, vsknn, stan, vstan, slist), or auto: the best on validation.",
 )
@@ -199,6 +200,8 @@ def evaluate(
     """Score a model offline as the session-based recommendation literature does; JSON out."""
     from kaizen.training.protocol import evaluate_files
 
+    if tune_seconds and not tune:
+        raise click.UsageError("--tune-seconds needs --tune")
     if tune:
         logging.getLogger("kaizen.training.tuning").setLevel(logging.INFO)  # a trial per line: the progress
     try:

@@ -38,11 +38,6 @@ class ChallengerKept(KaizenError):
     nothing downstream of a promotion (deploy) has anything to do."""
 
 
-class DataChanged(KaizenError):
-    """The lake's window no longer holds the events a version was trained and tested on, so the
-    gate cannot compare on the same data; train again."""
-
-
 class AliasMoved(RegistryError):
     """@champion no longer names the version a decision was made against: someone else moved
     it meanwhile, so the decision is stale and nothing was changed."""

@@ -25,13 +25,14 @@ from kaizen.config import Settings
 from kaizen.errors import ConfigError
 from kaizen.features.refresh import refresh
 from kaizen.ingest.pipeline import ingest_days, source_for
+from kaizen.models import DEFAULT_FAMILY
 from kaizen.monitoring.monitor import monitor
 from kaizen.monitoring.replay import replay
 from kaizen.serving.rollout import deploy
 from kaizen.shop.generator import ShopSpec, generate
 from kaizen.shop.loaders import load_generated
 from kaizen.training.options import TrainOptions
-from kaizen.training.train import train
+from kaizen.training.train import gate_candidate, train
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ def run(settings: Settings, spec: ScenarioSpec, say: Callable[[str], None] = pri
 def _retrain(settings: Settings, spec: ScenarioSpec, reason: str, say: Callable[[str], None]) -> tuple[str, bool]:
     """Train on what the lake holds now and deploy if promoted: (the new version, promoted)."""
     refresh(settings)
-    result = train(settings, TrainOptions(test_days=spec.test_days, trigger_reason=reason))
+    # The family of bench/results/monitoring.json's figures, not the validation window's choice.
+    options = TrainOptions(model=DEFAULT_FAMILY, test_days=spec.test_days, trigger_reason=reason)
+    result = gate_candidate(settings, options, train(settings, options))
     if result.decision.promote:
         deploy(settings)
         say(f"  v{result.version} promoted and deployed ({reason})")

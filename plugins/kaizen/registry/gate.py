@@ -43,25 +43,26 @@ class GateDecision:
 
     def note(self, version: str) -> str:
         """The decision in one line, for the run's page: what happened to ``version`` and why."""
-        primary = f"{_name(self.metric)} {_value(self.challenger[self.metric])}"
+        primary = f"{metric_name(self.metric)} {quoted(self.challenger[self.metric])}"
         if self.champion is None:
             return f"v{version} promoted to @champion, the first: {primary}"
         if self.forced:
             return f"v{version} promoted over v{self.champion_version}: {self.reason}"
         if self.promote:
             gain = self.challenger[self.metric] - self.champion[self.metric]
-            return f"v{version} promoted over v{self.champion_version}: {gain:+.3f} {_name(self.metric)} ({primary})"
+            name = metric_name(self.metric)
+            return f"v{version} promoted over v{self.champion_version}: {gain:+.3f} {name} ({primary})"
         return f"v{version} kept as @challenger: {self.reason}"
 
 
 METRIC_NAMES = {"mrr_20": "MRR@20", "hr_20": "HR@20", "ndcg_20": "NDCG@20"}
 
 
-def _name(metric: str) -> str:
+def metric_name(metric: str) -> str:
     return METRIC_NAMES.get(metric, metric)
 
 
-def _value(x: float) -> str:
+def quoted(x: float) -> str:
     """A metric as people quote them: .411, not 0.41100000."""
     return f"{x:.3f}".removeprefix("0")
 
@@ -74,22 +75,22 @@ def decide(
 ) -> GateDecision:
     if champion is None:
         return GateDecision(True, "no champion yet", challenger, metric=policy.primary)
-    p, name = policy.primary, _name(policy.primary)
+    p, name = policy.primary, metric_name(policy.primary)
     if not challenger[p] > champion[p] + policy.margin:
         reason = (
-            f"{name} {_value(challenger[p])} does not beat champion v{champion_version} "
-            f"{_value(champion[p])} (margin {policy.margin:g})"
+            f"{name} {quoted(challenger[p])} does not beat champion v{champion_version} "
+            f"{quoted(champion[p])} (margin {policy.margin:g})"
         )
         return GateDecision(False, reason, challenger, champion, champion_version, metric=p)
     for metric in policy.guarded:
         if challenger[metric] < champion[metric] - policy.tolerance:
             reason = (
-                f"{name} improves ({_value(challenger[p])} > {_value(champion[p])}) but {_name(metric)} drops from "
-                f"{_value(champion[metric])} to {_value(challenger[metric])}, more than the tolerance "
+                f"{name} improves ({quoted(challenger[p])} > {quoted(champion[p])}) but {metric_name(metric)} "
+                f"drops from {quoted(champion[metric])} to {quoted(challenger[metric])}, more than the tolerance "
                 f"{policy.tolerance:g}"
             )
             return GateDecision(False, reason, challenger, champion, champion_version, metric=p)
-    reason = f"{name} {_value(challenger[p])} beats champion v{champion_version} {_value(champion[p])}"
+    reason = f"{name} {quoted(challenger[p])} beats champion v{champion_version} {quoted(champion[p])}"
     return GateDecision(True, reason, challenger, champion, champion_version, metric=p)
 
 

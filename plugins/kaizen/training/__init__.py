@@ -1,6 +1,6 @@
 """Training: the lake's sessions -> a fitted, evaluated, registered and gated model version.
 
-Read in the order ``train.train`` runs them:
+Read in the order ``train.train`` and then ``train.gate_candidate`` run them:
 
 - ``options``: what a run is asked to do, checked when built.
 - ``dataset``: the lake's window, split by time into training and test sessions.

@@ -28,15 +28,13 @@ def read_events(lake_dir: Path, event_types=("view",)) -> pd.DataFrame:
     return events[events["event_type"].isin(event_types)].dropna(subset=["session_id", "item_id"])
 
 
-def read_window(lake_dir: Path, days: float, end: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The lake's view events of the ``days`` up to ``end``, by default its newest event (not
-    today): a lake that stopped growing still trains on its most recent data. A given ``end``
-    reads a window again as it was (the gate re-reads the window training used)."""
+def read_window(lake_dir: Path, days: float) -> pd.DataFrame:
+    """The lake's view events of the last ``days``, counted back from its newest event (not from
+    today): a lake that stopped growing still trains on its most recent data."""
     events = read_events(lake_dir)
     if events.empty:
         raise UpstreamMissing(f"no view events in the lake at {lake_dir}: run the ingest_shop_events DAG first")
-    end = events["occurred_at"].max() if end is None else end
-    return events[(events["occurred_at"] >= end - pd.Timedelta(days=days)) & (events["occurred_at"] <= end)]
+    return events[events["occurred_at"] >= events["occurred_at"].max() - pd.Timedelta(days=days)]
 
 
 def time_split(events: pd.DataFrame, test_days: float = 2.0, max_test_sessions: int | None = None) -> Split:

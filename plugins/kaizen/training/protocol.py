@@ -17,7 +17,11 @@ import numpy as np
 import pandas as pd
 
 from kaizen.errors import ConfigError
+from kaizen.models import DEFAULT_FAMILY
+from kaizen.registry.gate import GatePolicy
 from kaizen.training.dataset import Split, digest, drop_short, sessions_of, time_split
+
+PRIMARY = GatePolicy().primary  # what a search chooses on, as the gate compares by default
 
 
 def filter_events(events: pd.DataFrame, min_item_support: int = 5, min_session_length: int = 2) -> pd.DataFrame:
@@ -75,7 +79,7 @@ def evaluate_files(
     fmt: str,
     train_path,
     test_path=None,
-    model: str = "vstan",
+    model: str = DEFAULT_FAMILY,
     params: dict | None = None,
     test_days: float = 2.0,
     tune: int | None = None,
@@ -109,9 +113,9 @@ def evaluate_files(
     search = {}
     if tune or model == AUTO_FAMILY:
         validation = validation_split(before_test, split.test_start, test_days)
-        choice = choose(model, validation, "mrr_20", tune, seconds=seconds, fixed=params)
+        choice = choose(model, validation, PRIMARY, tune, seconds=seconds, fixed=params)
         model, params = choice.family, choice.params
-        search = {"trials": len(choice.trials), "validation_mrr_20": choice.compared}
+        search = {"trials": len(choice.trials), f"validation_{PRIMARY}": choice.compared}
     started = time.perf_counter()
     fitted = MODELS[model](**(params or {})).fit(split.train)
     fit_s = time.perf_counter() - started

@@ -15,7 +15,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from kaizen.config import Settings
-from kaizen.models import Recommender
+from kaizen.models import Recommender, Sessions
 from kaizen.registry.champion import register
 from kaizen.registry.gate import DECISION_TAG
 from kaizen.registry.pyfunc import log_recommender
@@ -76,33 +76,47 @@ def log_training(
         {**metrics, "fit_s": fit_s}
         | {f"val_{family}_{options.policy.primary}": score for family, score in compared.items()}
     )
-    if len(compared) > 1:
-        ranking = sorted(compared.items(), key=lambda item: -item[1])
-        mlflow.set_tag(
-            "kaizen.family_choice",
-            f"{lineage.family} on the validation window: "
-            + ", ".join(f"{family} {score:.3f}" for family, score in ranking)
-            + f" {options.policy.primary}",
-        )
+    chosen = choice.note(options.policy.primary)
     mlflow.set_tags(
-        {f"kaizen.window.{key}": str(value) for key, value in lineage.window.as_dict().items()}
+        {"mlflow.runName": lineage.family}  # named after options.model ("auto") until here
+        | {f"kaizen.window.{key}": str(value) for key, value in lineage.window.as_dict().items()}
         | {"kaizen.feature_service": lineage.feature_service, "kaizen.code_version": lineage.code_version}
         | ({"kaizen.trigger_reason": options.trigger_reason} if options.trigger_reason else {})
+        | ({"kaizen.family_choice": f"{lineage.family}: {chosen}"} if chosen else {})
     )
+
+
+TEST_WINDOW = "gate/test_window.npz"  # run artifact: the test sessions the version was evaluated on
+
+
+def log_test_window(test: Sessions) -> None:
+    """The (sampled) test sessions, so that the gate task compares on exactly these, whatever
+    the lake holds by then (late events, a re-ingested day)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_artifact(str(test.save(Path(tmp) / Path(TEST_WINDOW).name)), str(Path(TEST_WINDOW).parent))
+
+
+def load_test_window(settings: Settings, run_id: str) -> Sessions:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = MlflowClient(settings.mlflow_tracking_uri).download_artifacts(run_id, TEST_WINDOW, tmp)
+        return Sessions.load(Path(path))
 
 
 TRAINING_KEY = "kaizen.training_key"  # version tag: options.training_key of what made it
 
 
 def same_as_newest(settings: Settings, key: str) -> str | None:
-    """The newest version, if it was made with training ``key`` (the same data, code, options)."""
+    """The newest version, if it was made with training ``key`` (the same data, code, options)
+    and the gate decided on it: a version whose gate failed (or went stale) is trained again."""
     newest = MlflowClient(settings.mlflow_tracking_uri).search_model_versions(
         f"name='{settings.model_name}'", max_results=1, order_by=["version_number DESC"]
     )
-    return str(newest[0].version) if newest and newest[0].tags.get(TRAINING_KEY) == key else None
+    if not newest or newest[0].tags.get(TRAINING_KEY) != key:
+        return None
+    return str(newest[0].version) if newest[0].tags.get(DECISION_TAG) in ("promoted", "refused") else None
 
 
-SEARCH = "kaizen.search"  # version tag: what a search chose, and the end of the data it searched on
+SEARCH = "kaizen.search"  # version tag: what a search chose, on which metric, up to when
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,7 @@ class Search:
     version: str
     family: str
     params: dict
+    primary: str  # the metric it chose on
     searched_until: pd.Timestamp  # the test window's start: the search saw only data before it
 
 
@@ -121,20 +136,27 @@ def last_search(settings: Settings, look_back: int = 50) -> Search | None:
     for version in versions:
         if SEARCH in version.tags:
             found = json.loads(version.tags[SEARCH])
-            return Search(str(version.version), found["family"], found["params"], pd.Timestamp(found["until"]))
+            until = pd.Timestamp(found["until"])
+            return Search(str(version.version), found["family"], found["params"], found["primary"], until)
     return None
 
 
-def register_model(settings: Settings, model: Recommender, lineage: Lineage, key: str, searched: bool) -> str:
+def register_model(settings: Settings, model: Recommender, lineage: Lineage, key: str, searched_on: str | None) -> str:
     """Log ``model`` in the run and register it as a new version; returns the version. The version
     names its feature service too (the model server reads the same features online), what made
-    it (``TRAINING_KEY``) and, when a search chose its parameters, that choice (``SEARCH``)."""
+    it (``TRAINING_KEY``) and, when a search chose its parameters (on metric ``searched_on``),
+    that choice (``SEARCH``)."""
     version = register(settings.mlflow_tracking_uri, log_recommender(model), settings.model_name)
     client = MlflowClient(settings.mlflow_tracking_uri)
     client.set_model_version_tag(settings.model_name, version, "kaizen.feature_service", lineage.feature_service)
     client.set_model_version_tag(settings.model_name, version, TRAINING_KEY, key)
-    if searched:
-        chosen = {"family": lineage.family, "params": lineage.params, "until": lineage.window.test_start.isoformat()}
+    if searched_on:
+        chosen = {
+            "family": lineage.family,
+            "params": lineage.params,
+            "primary": searched_on,
+            "until": lineage.window.test_start.isoformat(),
+        }
         client.set_model_version_tag(settings.model_name, version, SEARCH, json.dumps(chosen, sort_keys=True))
     return version
 

@@ -2,9 +2,9 @@
 
 Two steps, two Airflow tasks: ``train`` (long, any number at once) registers a ``Candidate``;
 ``gate`` (short, in the ``kaizen_registry`` pool of one slot, as every task that moves
-``@champion``) compares it with the champion on the same test window, read again from the
-lake, and promotes it or keeps it as ``@challenger``. ``train_recommender`` runs both in one
-process (the CLI, tests).
+``@champion``) compares it with the champion on the same test sessions (a run artifact) and
+promotes it or keeps it as ``@challenger``. ``train_recommender`` runs both in one process
+(tests, the drift scenario).
 
 The registered model is exactly the one evaluated (fitted on the training window), so its
 metrics are honest and the gate compares like with like: the champion's registered model
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from kaizen.config import Settings
-from kaizen.errors import AlreadyRegistered, ChallengerKept, DataChanged, UpstreamMissing
+from kaizen.errors import AlreadyRegistered, ChallengerKept, UpstreamMissing
 from kaizen.models import AUTO_FAMILY, MODELS, Recommender, Sessions
 from kaizen.registry import gate
 from kaizen.training import champion_gate, tracking
@@ -52,7 +52,7 @@ class Candidate:
 
     @property
     def note(self) -> str:
-        primary = f"MRR@20 {self.metrics['mrr_20']:.3f}".replace(" 0.", " .")
+        primary = f"{gate.metric_name('mrr_20')} {gate.quoted(self.metrics['mrr_20'])}"
         chosen = f"; {self.choice_note}" if self.choice_note else ""
         return f"v{self.version} registered ({self.lineage.family}, {primary} on the test window){chosen}"
 
@@ -74,7 +74,9 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class GateResult:
+    """The gate's outcome for a candidate: what the gate task and ``train_recommender`` return."""
+
     run_id: str
     version: str
     decision: gate.GateDecision
@@ -152,35 +154,25 @@ def train(settings: Settings, options: TrainOptions) -> Candidate:
         window = TrainingWindow.of(events, split, test_predictions=int(metrics["predictions"]))
         lineage = Lineage(choice.family, model.params, window, feature_service=TRAINING_SERVICE, code_version=code)
         tracking.log_training(options, lineage, features, metrics, fit_s, choice)
-        version = tracking.register_model(settings, model, lineage, key, choice.searched)
+        tracking.log_test_window(split.test)
+        searched_on = options.policy.primary if choice.searched else None
+        version = tracking.register_model(settings, model, lineage, key, searched_on)
     return Candidate(run_id, version, lineage, metrics, choice.note(options.policy.primary), model, split.test)
 
 
-def gate_candidate(settings: Settings, options: TrainOptions, candidate: Candidate) -> TrainResult:
+def gate_candidate(settings: Settings, options: TrainOptions, candidate: Candidate) -> GateResult:
     """The champion gate on a registered candidate, on the test window it was evaluated on; the
     decision, plots and model card go to the candidate's training run."""
     test, model = candidate.test, candidate.model
     if test is None:
-        test = read_test_window(settings, options, candidate.lineage.window)
+        test = tracking.load_test_window(settings, candidate.run_id)
     if model is None:
         model = champion_gate.load_version(settings, candidate.version)
     with tracking.resumed_run(settings, candidate.run_id):
         outcome = champion_gate.judge(settings, options, test, model, candidate.metrics)
         gate.apply(settings.mlflow_tracking_uri, settings.model_name, candidate.version, outcome.decision)
         tracking.log_outcome(settings, candidate.version, candidate.lineage, candidate.metrics, outcome)
-    return TrainResult(candidate.run_id, candidate.version, outcome.decision, candidate.metrics)
-
-
-def read_test_window(settings: Settings, options: TrainOptions, window: TrainingWindow) -> Sessions:
-    """The test sessions a version was evaluated on, read from the lake again (by the gate task)."""
-    events = read_window(settings.lake_dir, options.train_days + options.test_days, end=window.end)
-    split = time_split(events, options.test_days, settings.eval_max_sessions)
-    if split.digest != window.digest:
-        raise DataChanged(
-            f"the lake's window up to {window.end} changed after training (digest {split.digest}, "
-            f"trained on {window.digest}): the gate cannot compare on the same data; train again"
-        )
-    return split.test
+    return GateResult(candidate.run_id, candidate.version, outcome.decision, candidate.metrics)
 
 
 def choose_model(settings: Settings, options: TrainOptions, events, split) -> Choice:
@@ -191,7 +183,7 @@ def choose_model(settings: Settings, options: TrainOptions, events, split) -> Ch
     tune = options.tune
     if tune is None:
         previous = tracking.last_search(settings)
-        if previous and _still_holds(previous, settings, options, split.test_start):
+        if previous and search_still_holds(previous, settings, options, split.test_start):
             return Choice(
                 previous.family,
                 previous.params,
@@ -212,8 +204,10 @@ def choose_model(settings: Settings, options: TrainOptions, events, split) -> Ch
     )
 
 
-def _still_holds(previous: tracking.Search, settings: Settings, options: TrainOptions, test_start) -> bool:
+def search_still_holds(previous: tracking.Search, settings: Settings, options: TrainOptions, test_start) -> bool:
     """Whether an earlier search's choice can stand in for a new one (see ``choose_model``)."""
     family_fits = options.model in (AUTO_FAMILY, previous.family) and not options.params
     age_days = (test_start - previous.searched_until).total_seconds() / 86400
-    return family_fits and not options.trigger_reason and age_days < settings.retune_days
+    # A negative age (a backfill, an older lake) means that search saw this run's test window.
+    fresh = 0 <= age_days < settings.retune_days
+    return family_fits and fresh and previous.primary == options.policy.primary and not options.trigger_reason

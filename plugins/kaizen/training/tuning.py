@@ -20,6 +20,7 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from kaizen.models import AUTO_FAMILY, CANDIDATE_FAMILIES, MODELS
+from kaizen.registry.gate import metric_name, quoted
 from kaizen.training.dataset import Split, time_split
 from kaizen.training.evaluation import evaluate_with_ranks, per_prediction
 
@@ -74,15 +75,17 @@ class Choice:
     reused: str = ""  # why an earlier search's choice was taken instead
 
     def note(self, primary: str) -> str:
-        """How the family was chosen, in words: "chosen on validation, mrr_20 .51 over vstan .49, sr .35"."""
+        """How the family was chosen, in words: "chosen on validation, MRR@20 .512 over vstan .491, sr .350"."""
         if self.reused:
             return self.reused
         others = {f: v for f, v in self.compared.items() if f != self.family}
         if not others:
             return ""
         ranked = sorted(others.items(), key=lambda item: -item[1])
-        best = self.compared[self.family]
-        return f"chosen on validation, {primary} {best:.3f} over " + ", ".join(f"{f} {v:.3f}" for f, v in ranked)
+        best = quoted(self.compared[self.family])
+        return f"chosen on validation, {metric_name(primary)} {best} over " + ", ".join(
+            f"{f} {quoted(v)}" for f, v in ranked
+        )
 
 
 def validation_split(
@@ -177,8 +180,8 @@ def choose(
     fixed: dict | None = None,
 ) -> Choice:
     """The family (``family``, or the best of ``CANDIDATE_FAMILIES`` for "auto") and its parameters:
-    tuned when ``tune_budget`` is given (the time budget shared between families), else the defaults.
-    ``fixed`` parameters (a pinned family's own) are never varied."""
+    tuned when ``tune_budget`` is given (the time budget shared between families), else the
+    defaults (callers ask only for "auto" or a search). ``fixed`` parameters are never varied."""
     families = CANDIDATE_FAMILIES if family == AUTO_FAMILY else (family,)
     share = seconds / len(families) if seconds is not None else None
     trials: list[Trial] = []
@@ -188,14 +191,12 @@ def choose(
             searched = tune(name, validation, tune_budget, primary, seed, share, fixed)
             trials += searched
             chosen.append(beyond_noise(searched))
-        elif family == AUTO_FAMILY:
+        else:  # "auto" without a search: each family with its defaults
             params = {**MODELS[name]().params, **(fixed or {})}
             metrics, _ = _score(name, params, validation, f"{name}-defaults")
             trials.append(Trial(name, params, metrics[primary]))
             chosen.append(trials[-1])
             log.info("%s with its defaults: val %s=%.4f", name, primary, trials[-1].score)
-        else:
-            return Choice(name, dict(fixed or {}))
     best = max(chosen, key=lambda t: t.score)
     log.info("chose %s %s: val %s=%.4f", best.family, best.params, primary, best.score)
     compared = {t.family: t.score for t in chosen}
