@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import psycopg2
 from psycopg2 import sql
@@ -40,3 +42,35 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+class Sampler:
+    """``measure()`` every ``every_s`` seconds in a thread while the ``with`` block runs: the
+    samples with their time, and the peak. Subclasses say what is measured (memory, in MB)."""
+
+    def __init__(self, every_s: float):
+        self.every_s, self.samples = every_s, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name=type(self).__name__, daemon=True)
+
+    def measure(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def peak(self) -> float:
+        return max((value for _, value in self.samples), default=0.0)
+
+    def peak_between(self, start: datetime, end: datetime) -> float:
+        return max((value for at, value in self.samples if start <= at <= end), default=0.0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.samples.append((datetime.now(UTC), self.measure()))

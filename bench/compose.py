@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from bench import stack as embedded_bench
+from bench.common import Sampler
 from kaizen.airflow_api import AirflowClient
 from kaizen.config import PROJECT_DIR
 from kaizen.serving.client import ModelServerClient
@@ -48,30 +48,18 @@ def build_standins(engine: str, cold: bool) -> tuple[float, dict[str, str]]:
     return time.perf_counter() - started, dict(line.split("=", 1) for line in out.split() if "=" in line)
 
 
-class ContainerMemory:
+class ContainerMemory(Sampler):
     """The project's containers' resident memory, summed, sampled every few seconds."""
 
     def __init__(self, compose: ComposeStack):
-        self.compose, self.peak_mb, self._stop = compose, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        super().__init__(every_s=3)
+        self.compose = compose
 
     def measure(self) -> float:
         try:
             return sum(self.compose.memory_bytes().values()) / 2**20
         except (subprocess.CalledProcessError, ValueError):
             return 0.0  # a container came or went between listing and stats
-
-    def _sample(self) -> None:
-        while not self._stop.wait(3):
-            self.peak_mb = max(self.peak_mb, self.measure())
-
-    def __enter__(self) -> ContainerMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def run() -> dict:
@@ -122,7 +110,7 @@ def run() -> dict:
             figures["served_items"] = float(len(answer.items))
             time.sleep(embedded_bench.IDLE_WAIT_S)
             figures["containers_rss_idle_mb"] = round(memory.measure(), 1)
-        figures["containers_rss_peak_mb"] = round(max(memory.peak_mb, figures["containers_rss_idle_mb"]), 1)
+        figures["containers_rss_peak_mb"] = round(max(memory.peak, figures["containers_rss_idle_mb"]), 1)
         figures["containers"] = float(len(compose.containers()))
     finally:
         compose.run("down", "-v", timeout=600)

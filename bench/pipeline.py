@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import psutil
 
+from bench.common import Sampler
 from kaizen.config import Settings
 from kaizen.serving.client import ModelServerClient
 from kaizen.shop.generator import ShopSpec
@@ -41,49 +41,35 @@ GOAL_RSS_MB = 8192.0
 LABELS = {1_000_000: "1m", 10_000_000: "10m"}
 
 
-class TaskMemory:
+class TaskMemory(Sampler):
     """The largest resident set among the scheduler's descendants (the task processes of the
-    LocalExecutor), sampled in a thread with its time."""
+    LocalExecutor), sampled every 0.2 s with its time."""
 
-    def __init__(self, every_s: float = 0.2):
-        self.every_s, self.samples = every_s, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="task-memory", daemon=True)
+    def __init__(self):
+        super().__init__(every_s=0.2)
 
-    def __enter__(self) -> TaskMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @staticmethod
-    def _schedulers() -> list[psutil.Process]:
-        found = []
-        for process in psutil.process_iter(["cmdline"]):
-            cmdline = process.info["cmdline"] or []
-            if any(part.endswith("airflow") for part in cmdline) and "scheduler" in cmdline:
-                found.append(process)
-        return found
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.every_s):
-            largest = 0
-            for scheduler in self._schedulers():
+    def measure(self) -> float:
+        largest = 0
+        for scheduler in _schedulers():
+            try:
+                children = scheduler.children(recursive=True)
+            except psutil.NoSuchProcess:
+                continue
+            for child in children:
                 try:
-                    children = scheduler.children(recursive=True)
+                    largest = max(largest, child.memory_info().rss)
                 except psutil.NoSuchProcess:
                     continue
-                for child in children:
-                    try:
-                        largest = max(largest, child.memory_info().rss)
-                    except psutil.NoSuchProcess:
-                        continue
-            self.samples.append((datetime.now(UTC), largest / 2**20))
+        return largest / 2**20
 
-    def peak_between(self, start: datetime, end: datetime) -> float:
-        return max((mb for at, mb in self.samples if start <= at <= end), default=0.0)
+
+def _schedulers() -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if any(part.endswith("airflow") for part in cmdline) and "scheduler" in cmdline:
+            found.append(process)
+    return found
 
 
 def one_size(events: int) -> dict[str, float]:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import threading
 import time
 
 import psutil
 
-from bench.common import median_seconds
+from bench.common import Sampler, median_seconds
 from kaizen.config import Settings
 from kaizen.datasets import read_retailrocket
 from kaizen.models import DEFAULT_FAMILY, MODELS
@@ -35,23 +34,17 @@ MEMORY_BUDGET_MB = 4096  # the embedded stack's goal
 IDLE_WAIT_S = 15  # after the demo: let the run's task processes exit
 
 
-class StackMemory:
-    """PSS of supervisord and everything under it, sampled in a thread."""
+class StackMemory(Sampler):
+    """PSS of supervisord and everything under it, sampled every second."""
 
-    def __init__(self, supervisor: Supervisor, every_s: float = 1.0):
-        self.supervisor, self.every_s = supervisor, every_s
-        self.peak_mb, self._stop = 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="stack-memory", daemon=True)
+    def __init__(self, supervisor: Supervisor):
+        super().__init__(every_s=1.0)
+        self.supervisor = supervisor
 
-    def __enter__(self) -> StackMemory:
-        self._thread.start()
-        return self
+    def measure(self) -> float:
+        return self.measure_with_count()[0]
 
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def measure(self) -> tuple[float, int]:
+    def measure_with_count(self) -> tuple[float, int]:
         """(PSS in MB, process count) now; (0, 0) before supervisord is up."""
         if not self.supervisor.is_running():
             return 0.0, 0
@@ -64,10 +57,6 @@ class StackMemory:
             except psutil.NoSuchProcess:  # a task process that just finished
                 continue
         return total / 2**20, count
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self.peak_mb = max(self.peak_mb, self.measure()[0])
 
 
 def run() -> dict:
@@ -89,13 +78,13 @@ def run() -> dict:
             idle_samples = []
             time.sleep(IDLE_WAIT_S)
             for _ in range(5):
-                idle_samples.append(memory.measure())
+                idle_samples.append(memory.measure_with_count())
                 time.sleep(1)
     finally:
         embedded.down(settings)
         shutil.rmtree(settings.home, ignore_errors=True)
     idle_mb = statistics.median(mb for mb, _ in idle_samples)
-    peak_mb = max(memory.peak_mb, idle_mb)
+    peak_mb = max(memory.peak, idle_mb)
     return {
         "demo_warm_s": round(demo_s, 1),
         "stack_up_and_shop_load_s": round(triggered[0], 1),
