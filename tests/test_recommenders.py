@@ -161,6 +161,13 @@ def test_slist_models_only_the_most_popular_items_when_asked():
     assert set(model.vocabulary[model.indices]) <= {"a", "b", "c"}
 
 
+def test_slist_degenerate_inputs_fall_back_to_popularity():
+    two = sessions_of(["a", "b"])
+    assert [i for i, _ in SLIST(keep=0).fit(two).recommend(["a"])] == ["a", "b"], "no weights kept: popularity order"
+    assert SLIST(max_items=100).fit(two).recommend(["a"])[0][0] == "b", "more room than items"
+    assert SLIST().fit(sessions_of()).recommend(["a"]) == [], "nothing trained, nothing known"
+
+
 # -- artifacts ---------------------------------------------------------------------------
 
 

@@ -106,13 +106,15 @@ def evaluate_files(
         split = presplit(train, read(fmt, test_path))
         before_test = train[train["event_type"] == "view"].dropna(subset=["session_id", "item_id"])
         before_test = before_test.assign(event_id=np.arange(len(before_test)))
+        # Every training session is before the test file, even one ending after its first event.
+        search_until = before_test["occurred_at"].max() + pd.Timedelta(seconds=1)
     else:
-        events = protocol_events(train)
-        split = time_split(events, test_days)
-        before_test = events
+        before_test = protocol_events(train)
+        split = time_split(before_test, test_days)
+        search_until = split.test_start
     search = {}
     if tune or model == AUTO_FAMILY:
-        validation = validation_split(before_test, split.test_start, test_days)
+        validation = validation_split(before_test, search_until, test_days)
         choice = choose(model, validation, PRIMARY, tune, seconds=seconds, fixed=params)
         model, params = choice.family, choice.params
         search = {"trials": len(choice.trials), f"validation_{PRIMARY}": choice.compared}
