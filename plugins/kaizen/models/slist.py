@@ -56,7 +56,7 @@ class SLIST(Recommender):
         )
 
     def _fit(self, sessions: Sessions) -> None:
-        from scipy import sparse  # training only: the serving env has no scipy
+        from scipy import linalg, sparse  # training only: the serving env has no scipy
 
         p = self.params
         n = sessions.n_items
@@ -105,25 +105,37 @@ class SLIST(Recommender):
         s_out = matrix(np.concatenate(rows_out), np.concatenate(cols_out), np.concatenate(w_out), n_rows)
         event_w = sparse.diags(session_w[session_of])
 
+        # Dense m x m matrices (200 MB each at 5,000 items): built in place, solved in place by
+        # Cholesky (the Gram matrix plus reg I is positive definite), so two are alive at a time.
         a = p["alpha"]
-        xtx = (x.T @ sparse.diags(session_w) @ x).toarray()
-        gram = a * xtx + (1 - a) * (s_in.T @ event_w @ s_in).toarray()
-        target = a * xtx + (1 - a) * (s_in.T @ event_w @ s_out).toarray()
+        gram = (x.T @ sparse.diags(session_w) @ x).toarray()
+        target = (s_in.T @ event_w @ s_out).toarray()
+        target *= 1 - a
+        target += a * gram
+        gram *= a
+        gram += (1 - a) * (s_in.T @ event_w @ s_in).toarray()
         gram[np.diag_indices(m)] += p["reg"]
-        weights = np.linalg.solve(gram, target)
+        weights = linalg.solve(gram, target, assume_a="pos", overwrite_a=True, overwrite_b=True) if m else target
+        del gram
         self._store(weights, modelled, n)
 
-    def _store(self, weights: np.ndarray, modelled: np.ndarray, n: int) -> None:
-        """Each modelled item's ``keep`` largest positive weights, as CSR rows over all ``n`` items."""
+    def _store(self, weights: np.ndarray, modelled: np.ndarray, n: int, rows_at_once: int = 512) -> None:
+        """Each modelled item's ``keep`` largest positive weights, as CSR rows over all ``n`` items;
+        ``rows_at_once`` rows at a time, so the partition's index array stays small."""
         keep = min(self.params["keep"], weights.shape[1])
-        top = np.argpartition(-weights, keep - 1, axis=1)[:, :keep] if keep else np.zeros((len(weights), 0), int)
-        values = np.take_along_axis(weights, top, axis=1)
-        positive = values > 0
         counts = np.zeros(n, dtype=np.int64)
-        counts[modelled] = positive.sum(axis=1)
+        indices, data = [], []
+        for first in range(0, len(weights), rows_at_once):
+            rows = weights[first : first + rows_at_once]
+            top = np.argpartition(-rows, keep - 1, axis=1)[:, :keep] if keep else np.zeros((len(rows), 0), int)
+            values = np.take_along_axis(rows, top, axis=1)
+            positive = values > 0
+            counts[modelled[first : first + rows_at_once]] = positive.sum(axis=1)
+            indices.append(modelled[top[positive]].astype(np.int32))
+            data.append(values[positive].astype(np.float32))
         self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.indices = modelled[top[positive]].astype(np.int32)
-        self.data = values[positive].astype(np.float32)
+        self.indices = np.concatenate(indices) if indices else np.zeros(0, np.int32)
+        self.data = np.concatenate(data) if data else np.zeros(0, np.float32)
 
     def scores(self, prefix: np.ndarray) -> np.ndarray:
         distance = len(prefix) - 1 - np.arange(len(prefix))
