@@ -11,14 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 
 import psycopg2
 import pytest
 from psycopg2 import sql
 
+from kaizen import lake
 from kaizen.config import PROJECT_DIR, Settings
 from kaizen.db_urls import with_database
+from kaizen.monitoring.replay import replay
 from kaizen.stack.demo import DEMO_DATA
 from kaizen.stack.embedded import private_env, resolve
 from webhook_receiver import Receiver
@@ -129,6 +132,33 @@ def e2e_run(stack) -> str:
     return run_dag(stack, DAG_ID)
 
 
+def _logged(url: str, session_ids: list[str]) -> int:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM prediction_log WHERE session_id = ANY(%s)", (session_ids,))
+        (count,) = cur.fetchone()
+    conn.close()
+    return count
+
+
+@pytest.fixture(scope="session")
+def replayed(stack, e2e_run) -> int:
+    """120 whole sessions of the lake's newest day replayed against the model server; how many
+    answers they got (all logged when this returns)."""
+    events = lake.read_events(stack.lake_dir, ["session_id", "item_id", "event_type", "occurred_at"], newest_days=2)
+    newest_day = events["occurred_at"].max().floor("D")
+    began = events.groupby("session_id")["occurred_at"].min()
+    views = events[events["event_type"] == "view"].groupby("session_id").size()
+    chosen = views[(views >= 3) & (began.reindex(views.index) >= newest_day)].index[:120]  # whole sessions
+    sessions = events[events["session_id"].isin(chosen)]
+    sent = replay(stack.model_server_url, sessions)
+    ids = list(chosen)
+    deadline = time.monotonic() + 30
+    while _logged(stack.kaizen_db_url, ids) < sent and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _logged(stack.kaizen_db_url, ids) == sent
+    return sent
+
+
 def run_kaizen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*KAIZEN, *args], env=env, cwd=PROJECT_DIR, capture_output=True, text=True)
 
@@ -139,5 +169,12 @@ OTTO = DATA / "otto-sample" / "sessions.jsonl"
 
 
 def pytest_collection_modifyitems(items):
-    """The DAG-integrity tests first: a broken DAG file should fail in seconds, not after the stacks."""
-    items.sort(key=lambda item: item.nodeid.split("::")[0] != "tests/test_dag_integrity.py")
+    """The DAG-integrity tests first: a broken DAG file should fail in seconds, not after the
+    stacks. Then the tests of a stack nothing has run on yet (``fresh_stack``)."""
+
+    def order(item) -> int:
+        if item.nodeid.split("::")[0] == "tests/test_dag_integrity.py":
+            return 0
+        return 1 if item.get_closest_marker("fresh_stack") else 2
+
+    items.sort(key=order)

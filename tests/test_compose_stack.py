@@ -271,6 +271,31 @@ def test_monitoring_judges_replayed_shoppers_and_grafana_reads_the_results(compo
     assert refused.returncode != 0 and "permission denied" in refused.stderr
 
 
+def test_a_handover_round_trip_and_the_maturity_report_run_in_containers(compose, e2e, settings, airflow):
+    """As on the embedded stack: the champion exported to the handover volume and imported back
+    (the gate refuses it: no gain on the same data); the weekly assessment logged to MLflow."""
+    exported = airflow.run("handover_export", {"producer": "compose-test"}, say=say)
+    note = airflow.request("GET", f"/dags/handover_export/dagRuns/{exported}")["note"]
+    path = note.split(" exported to ", 1)[1].split(";", 1)[0]
+    assert path.startswith("/opt/kaizen/handover/"), note
+    imported = airflow.run("handover_import", {"bundle_path": path}, say=say)
+    assert airflow.task_states("handover_import", imported) == {"verify_and_register": "success", "gate": "skipped"}
+
+    airflow.run("maturity_report", say=say)
+    airflow.request("PATCH", "/dags/maturity_report", json={"is_paused": True})  # no weekly run meanwhile
+    mlflow = url(settings, "KAIZEN_MLFLOW_PORT")
+    auth = (settings["MLFLOW_AUTH_ADMIN_USERNAME"], settings["MLFLOW_AUTH_ADMIN_PASSWORD"])
+    experiment = requests.get(
+        f"{mlflow}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "kaizen-maturity"}, auth=auth
+    ).json()["experiment"]
+    (run,) = requests.post(
+        f"{mlflow}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}, auth=auth
+    ).json()["runs"]
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    for criterion in ("gate", "feature_store", "registry", "monitoring"):
+        assert tags[f"kaizen.maturity.{criterion}"] == "holds", tags
+
+
 def test_faults_postgres_and_model_server_restart(compose, e2e, settings, airflow):
     """Answers keep coming while PostgreSQL restarts; the next run succeeds; the model
     server comes back after its own restart (a few refused requests then are fine)."""

@@ -114,6 +114,7 @@ ALIAS_MOVERS = {
     ("kaizen_e2e", "gate"),
     ("kaizen_e2e", "deploy"),
     ("deploy_recommender", "roll_out"),
+    ("handover_import", "gate"),
 }
 
 

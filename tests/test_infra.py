@@ -52,6 +52,7 @@ SHARED_VARIABLES = (
     "KAIZEN_DB_URL",
     "KAIZEN_FEAST_DB_URL",
     "KAIZEN_LAKE_DIR",
+    "KAIZEN_HANDOVER_DIR",
     "KAIZEN_MODEL_NAME",
     "MLFLOW_TRACKING_URI",
     "MLFLOW_TRACKING_USERNAME",
@@ -803,7 +804,13 @@ def test_shared_variables_agree_across_compose_and_terraform():
         assert key in tf_env or key in tf_secret_env, f"terraform does not set {key}"
         if key.startswith("KAIZEN_") or key == "MLFLOW_TRACKING_URI":
             assert key in documented, f"{key} is not a kaizen.config.Settings variable"
-    for key in ("MLFLOW_TRACKING_URI", "KAIZEN_MODEL_SERVER_URL", "KAIZEN_AIRFLOW_URL", "KAIZEN_LAKE_DIR"):
+    for key in (
+        "MLFLOW_TRACKING_URI",
+        "KAIZEN_MODEL_SERVER_URL",
+        "KAIZEN_AIRFLOW_URL",
+        "KAIZEN_LAKE_DIR",
+        "KAIZEN_HANDOVER_DIR",
+    ):
         assert tf_env[key] == compose_env[key], f"{key}: terraform {tf_env[key]} != compose {compose_env[key]}"
     for key in ("MLFLOW_TRACKING_URI", "KAIZEN_MODEL_SERVER_URL", "KAIZEN_AIRFLOW_URL"):
         host, port = urlsplit(compose_env[key]).hostname, urlsplit(compose_env[key]).port

@@ -3,47 +3,16 @@ prediction log, Airflow, Kaizen's database and MLflow."""
 
 from __future__ import annotations
 
-import time
-
 import psycopg2
-import pytest
 from mlflow import MlflowClient
 
 from kaizen import lake
-from kaizen.monitoring.replay import replay
 from kaizen.stack.demo import airflow_client
 
 
 def newest_lake_day(stack) -> str:
     events = lake.read_events(stack.lake_dir, ["occurred_at"], newest_days=1)
     return events["occurred_at"].max().strftime("%Y-%m-%d")
-
-
-def _logged(url: str, session_ids: list[str]) -> int:
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM prediction_log WHERE session_id = ANY(%s)", (session_ids,))
-        (count,) = cur.fetchone()
-    conn.close()
-    return count
-
-
-@pytest.fixture(scope="module")
-def replayed(stack, e2e_run) -> int:
-    """120 whole sessions of the lake's newest day replayed against the model server; how many
-    answers they got (all logged when this returns)."""
-    events = lake.read_events(stack.lake_dir, ["session_id", "item_id", "event_type", "occurred_at"], newest_days=2)
-    newest_day = events["occurred_at"].max().floor("D")
-    began = events.groupby("session_id")["occurred_at"].min()
-    views = events[events["event_type"] == "view"].groupby("session_id").size()
-    chosen = views[(views >= 3) & (began.reindex(views.index) >= newest_day)].index[:120]  # whole sessions
-    sessions = events[events["session_id"].isin(chosen)]
-    sent = replay(stack.model_server_url, sessions)
-    ids = list(chosen)
-    deadline = time.monotonic() + 30
-    while _logged(stack.kaizen_db_url, ids) < sent and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _logged(stack.kaizen_db_url, ids) == sent
-    return sent
 
 
 def test_monitoring_measures_replayed_traffic_and_reports_it_on_the_served_version(stack, replayed, alert_receiver):

@@ -106,7 +106,8 @@ def test_any_error_during_verification_rolls_back(registry, tmp_path, monkeypatc
     with pytest.raises(RolloutError, match=r"version 2 failed verification: KeyError: 'model_version'\. Rolled back"):
         rollout.deploy(stack_settings(tmp_path, uri), "2")
     assert str(client.get_model_version_by_alias(NAME, CHAMPION_ALIAS).version) == "1"
-    assert "KeyError" in client.get_model_version(NAME, "2").tags["kaizen.deploy.failed"]
+    failed = client.get_model_version(NAME, "2").tags
+    assert "KeyError" in failed[rollout.FAILED_TAG] and failed[rollout.ROLLED_BACK_TO] == "1"
     assert champion.PREVIOUS_CHAMPION not in client.get_model_version(NAME, "1").tags
 
 

@@ -8,9 +8,10 @@ ARG AIRFLOW_BASE_IMAGE=apache/airflow:3.3.2-python3.11
 FROM ${AIRFLOW_BASE_IMAGE}
 
 ARG AIRFLOW_VERSION=3.3.2
-# The lake's mount point, owned by airflow so that a new named volume (compose) inherits it.
+# The lake's and the partner bundles' mount points, owned by airflow so that a new named
+# volume (compose) inherits it.
 USER root
-RUN install -d -o airflow -g 0 -m 0775 /opt/kaizen /opt/kaizen/lake
+RUN install -d -o airflow -g 0 -m 0775 /opt/kaizen /opt/kaizen/lake /opt/kaizen/handover
 USER airflow
 WORKDIR /opt/airflow
 
@@ -38,6 +39,7 @@ COPY --chown=airflow:0 --chmod=0755 infra/docker/airflow-start.sh /opt/kaizen/bi
 # empty falls back to the package's version. Late in the file: it changes on every commit.
 ARG KAIZEN_CODE_VERSION=""
 ENV KAIZEN_LAKE_DIR=/opt/kaizen/lake \
+    KAIZEN_HANDOVER_DIR=/opt/kaizen/handover \
     KAIZEN_CODE_VERSION=${KAIZEN_CODE_VERSION}
 # Checks whichever component the container runs (api-server, scheduler, dag-processor,
 # triggerer, celery worker); see airflow-healthcheck.sh.

@@ -74,7 +74,8 @@ resource "helm_release" "airflow" {
       persistence = { enabled = false }
     }
 
-    # Settings of every Airflow container: kaizen.config.Settings, the shared lake.
+    # Settings of every Airflow container: kaizen.config.Settings, the shared lake; its volume's
+    # handover/ directory holds the partner bundles (KAIZEN_HANDOVER_DIR).
     env = [for name, value in local.kaizen_env : { name = name, value = value }]
     secret = [for key in ["KAIZEN_SHOP_DB_URL", "KAIZEN_DB_URL", "KAIZEN_FEAST_DB_URL", "MLFLOW_TRACKING_PASSWORD", "KAIZEN_ALERT_WEBHOOK_URL", "KAIZEN_AIRFLOW_API_PASSWORD"] : {
       envName    = key
@@ -82,7 +83,10 @@ resource "helm_release" "airflow" {
       secretKey  = key
     }]
     volumes      = [{ name = "lake", persistentVolumeClaim = { claimName = kubernetes_persistent_volume_claim_v1.lake.metadata[0].name } }]
-    volumeMounts = [{ name = "lake", mountPath = local.lake_dir }]
+    volumeMounts = [
+      { name = "lake", mountPath = local.lake_dir },
+      { name = "lake", mountPath = local.handover_dir, subPath = "handover" },
+    ]
   })]
 
   # The admin's password reaches the chart's create-user job only.

@@ -21,12 +21,14 @@ locals {
   mlflow_url       = "http://mlflow:${local.services["mlflow"].port}"
   model_server_url = "http://model-server:${local.services["model-server"].port}"
   lake_dir         = "/opt/kaizen/lake"
+  handover_dir     = "/opt/kaizen/handover"
 
   # kaizen.config.Settings of every Airflow pod and the model server, as in docker-compose.yml.
   # The ones with passwords are in the kaizen-env Secret (secrets.tf).
   kaizen_env = {
     KAIZEN_HOME                          = "/opt/airflow/kaizen"
     KAIZEN_LAKE_DIR                      = local.lake_dir
+    KAIZEN_HANDOVER_DIR                  = local.handover_dir
     KAIZEN_MODEL_NAME                    = var.model_name
     KAIZEN_EXPERIMENT                    = var.model_name
     MLFLOW_TRACKING_URI                  = local.mlflow_url

@@ -13,6 +13,8 @@ import click
 
 from kaizen.config import Settings
 from kaizen.features.feature_server import REGISTRY_TTL_S
+from kaizen.maturity.criteria import CRITERIA
+from kaizen.maturity.report import FORMATS
 from kaizen.models import DEFAULT_FAMILY
 
 
@@ -322,6 +324,121 @@ def monitor(run_id: str | None) -> None:
 
     run_id = run_id or f"manual__{datetime.now(UTC).isoformat(timespec='seconds')}"
     click.echo(json.dumps(measure(_settings(), run_id), indent=2, default=str))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not to stdout.")
+@click.option(
+    "--check",
+    "only",
+    multiple=True,
+    type=click.Choice([c.id for c in CRITERIA]),
+    help="Only this criterion; repeatable.",
+)
+@click.option("--log", "log_run", is_flag=True, help="Also log the report to MLflow, as the maturity_report DAG does.")
+def maturity(fmt: str, output: Path | None, only: tuple[str, ...], log_run: bool) -> None:
+    """Where the platform stands on Google's, Microsoft's and John et al.'s MLOps maturity
+    models, from evidence read off the running services. Exits 1 when a --check does not hold."""
+    from kaizen.maturity import sources
+    from kaizen.maturity.assessment import assess
+    from kaizen.maturity.report import render
+
+    settings = _settings()
+    assessment = assess(sources(settings, _airflow_admin(settings)), only)
+    text = render(assessment, fmt)
+    if output:
+        output.write_text(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
+    if log_run:
+        from kaizen.maturity.tracking import log_assessment
+
+        click.echo(f"logged to MLflow run {log_assessment(settings, assessment)}", err=True)
+    if only and not all(f.holds for f in assessment.findings):
+        sys.exit(1)
+
+
+@main.group()
+def handover() -> None:
+    """Models and data between partners, as verifiable bundles (a SHA-256 manifest)."""
+
+
+@handover.command("export")
+@click.option("--version", default=None, help="Registered version; default: the current @champion.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: KAIZEN_HANDOVER_DIR.")
+@click.option("--producer", default="", help="Who exports (recorded as provenance); default: user@host.")
+def handover_export(version: str | None, output: Path | None, producer: str) -> None:
+    """Bundle a registered model: artifact, signature, features, data schema and digest, metrics,
+    evaluation protocol, environment lock, model card, provenance."""
+    from kaizen.handover.export import export_model
+
+    click.echo(export_model(_settings(), version, output, producer).note)
+
+
+@handover.command("snapshot")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(min=1), help="Newest days of events.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: KAIZEN_HANDOVER_DIR.")
+@click.option("--producer", default="", help="Who exports (recorded as provenance); default: user@host.")
+def handover_snapshot(days: int, output: Path | None, producer: str) -> None:
+    """Bundle the lake's newest days and the feature definitions, for a partner to train on."""
+    from kaizen.handover.export import export_snapshot
+
+    click.echo(export_snapshot(_settings(), days, output, producer).note)
+
+
+@handover.command("verify")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+def handover_verify(bundle: Path) -> None:
+    """Check a model bundle's integrity and that it fits this platform; registers nothing."""
+    import tempfile
+
+    from kaizen.errors import HandoverRefused
+    from kaizen.handover import compatibility
+    from kaizen.handover.bundle import open_bundle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            verified = open_bundle(bundle, Path(tmp))
+            model = compatibility.check(_settings(), verified)
+        except HandoverRefused as exc:
+            raise click.ClickException(f"refused: {exc}") from exc
+    click.echo(f"ok: {model.kind} model, manifest SHA-256 {verified.digest}")
+
+
+@handover.command("import")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+def handover_import(bundle: Path) -> None:
+    """Verify a model bundle, register it as @challenger with its provenance, and run the gate
+    on this platform's own test window (the handover_import DAG does the same in Airflow)."""
+    from kaizen.errors import HandoverRefused
+    from kaizen.handover.intake import import_bundle
+    from kaizen.training.options import TrainOptions
+    from kaizen.training.train import gate_candidate
+
+    settings, options = _settings(), TrainOptions()
+    try:
+        candidate = import_bundle(settings, bundle, options)
+    except HandoverRefused as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    click.echo(candidate.note)
+    click.echo(gate_candidate(settings, options, candidate).as_dict()["note"])
+
+
+def _airflow_admin(settings: Settings):
+    """On the embedded stack, without KAIZEN_AIRFLOW_API_PASSWORD: its admin's login (None elsewhere)."""
+    from kaizen.airflow_api import AirflowClient, AirflowError
+    from kaizen.config import airflow_api_password
+    from kaizen.stack.airflow import ADMIN_USER, password_file
+
+    path = password_file(settings)
+    if airflow_api_password() or not path.exists():
+        return None
+    try:
+        return AirflowClient.from_password_file(settings.airflow_url, ADMIN_USER, path)
+    except (AirflowError, OSError):
+        return None  # reported as the Airflow criteria's "could not be checked"
 
 
 @main.group()

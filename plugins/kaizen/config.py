@@ -268,6 +268,16 @@ class Settings:
         30.0,
         "Refused challengers older than this are archived by train_recommender (0 keeps them all).",
     )
+    maturity_recent_days: float = _setting(
+        "KAIZEN_MATURITY_RECENT_DAYS",
+        2.0,
+        "`kaizen maturity` counts monitoring as flowing when its newest measurement is at most this old.",
+    )
+    handover_dir: Path = _setting(
+        "KAIZEN_HANDOVER_DIR",
+        Path(""),
+        "Where `kaizen handover` and the handover DAGs write bundles; empty means KAIZEN_HOME/handover.",
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "feast_online_store", self.feast_online_store.strip().lower())
@@ -305,6 +315,7 @@ class Settings:
         return dataclasses.replace(
             self,
             lake_dir=self.lake_dir if str(self.lake_dir) not in ("", ".") else self.home / "lake",
+            handover_dir=self.handover_dir if str(self.handover_dir) not in ("", ".") else self.home / "handover",
             mlflow_tracking_uri=self.mlflow_tracking_uri or f"http://{self.host}:{self.mlflow_port}",
             model_server_url=self.model_server_url or f"http://{self.host}:{self.serving_port}",
             airflow_url=self.airflow_url or f"http://{self.host}:{self.airflow_port}",

@@ -20,11 +20,18 @@ from airflow.sdk import BaseNotifier, get_current_context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from kaizen import alerts, run_notes
-from kaizen.errors import AlreadyRegistered, BadRequest, ChallengerKept, ConfigError, DataQualityError
+from kaizen.errors import (
+    AlreadyRegistered,
+    BadRequest,
+    ChallengerKept,
+    ConfigError,
+    DataQualityError,
+    HandoverRefused,
+)
 
 OWNER = "kaizen"
 # Errors whose cause a retry cannot change.
-PERMANENT = (ConfigError, BadRequest, DataQualityError)
+PERMANENT = (ConfigError, BadRequest, DataQualityError, HandoverRefused)
 # Not errors: there was nothing to do, and the task says why.
 NOTHING_TO_DO = (AlreadyRegistered, ChallengerKept)
 

@@ -59,5 +59,10 @@ class BadRequest(KaizenError, ValueError):
     """A prediction request that does not follow the documented schema (HTTP 400)."""
 
 
+class HandoverRefused(KaizenError, ValueError):
+    """A handover bundle failed verification (integrity, feature service, schema, model kind):
+    the message says which check and why; nothing was registered."""
+
+
 class StackError(KaizenError):
     """A component of the embedded or compose stack could not be found, started or provisioned."""

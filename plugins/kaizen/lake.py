@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 
@@ -47,6 +48,15 @@ def read_events(
     if between:
         where = ds.field("date").isin([d for d in days if between[0].isoformat() <= d <= between[1].isoformat()])
     return dataset.to_table(columns=columns, filter=where).to_pandas()
+
+
+def events_schema(lake_dir: Path) -> dict[str, str]:
+    """The events' columns and their Arrow types, as the newest partition holds them (empty
+    before the first ingestion): what a model trained elsewhere must have been trained on."""
+    files = sorted(events_dir(lake_dir).glob("date=*/*.parquet"))
+    if not files:
+        return {}
+    return {field.name: str(field.type) for field in pq.read_schema(files[-1])}
 
 
 def latest_catalog(lake_dir: Path) -> pd.Series:

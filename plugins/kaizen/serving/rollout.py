@@ -35,6 +35,11 @@ from kaizen.serving.client import ModelServerClient
 log = logging.getLogger(__name__)
 
 SMOKE_REQUESTS = 50
+# Version tags of a roll-out's outcome: when it was verified; why it failed; where the
+# automatic rollback took @champion back to (set once the alias is back).
+VERIFIED_TAG = "kaizen.deploy.verified"
+FAILED_TAG = "kaizen.deploy.failed"
+ROLLED_BACK_TO = "kaizen.deploy.rolled_back_to"
 CONVERGED_ANSWERS = 10  # consecutive answers from the new version: every worker has loaded it
 
 
@@ -132,6 +137,9 @@ def _roll_back(settings: Settings, failed: str, previous: str | None, reason: st
     except AliasMoved as moved:
         return f"version {failed} failed verification: {reason}. Not rolled back: {moved}"
     log.error("version %s failed verification (%s); @%s back on version %s", failed, reason, CHAMPION_ALIAS, previous)
+    MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
+        settings.model_name, failed, ROLLED_BACK_TO, previous
+    )
     try:
         ModelServerClient(settings.model_server_url).wait_for_version(previous, timeout_s=settings.deploy_timeout_s)
         restored = f"the model server serves version {previous} again"
@@ -180,11 +188,9 @@ def deploy(settings: Settings, version: str | None = None, request: DeployReques
         result = verify(settings, target)
     except Exception as exc:  # whatever went wrong, the version was not verified: it must not stay
         reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KaizenError) else str(exc)
-        registry.set_model_version_tag(name, target, "kaizen.deploy.failed", reason[:4900])
+        registry.set_model_version_tag(name, target, FAILED_TAG, reason[:4900])
         raise RolloutError(_roll_back(settings, target, previous, reason)) from exc
-    registry.set_model_version_tag(
-        name, target, "kaizen.deploy.verified", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    )
+    registry.set_model_version_tag(name, target, VERIFIED_TAG, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     moved = f"{current} -> {target}" if target != current else f"{target} verified"
     by = f"; by {request.requested_by}: {request.reason.strip()}" if request.requested_by and request.reason else ""
     smoke = f"{result['smoke_requests']}/{SMOKE_REQUESTS} smoke answers ok, p99 {result['p99_ms']:.0f} ms"

@@ -1,0 +1,115 @@
+"""The bundle: a directory of files, a ``bundle.json`` that says what they are, and a SHA-256
+manifest of every file, packed as one ``.tar.gz``.
+
+Integrity is checked before anything in a bundle is read: every file the manifest lists is
+there with its digest and size, and nothing else is. The manifest proves the bundle arrived
+as it was written (a transfer, a storage bucket); it is not a signature, so where a partner
+must be authenticated, send the manifest's digest (``Bundle.digest``) over another channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kaizen.errors import HandoverRefused
+
+FORMAT = "kaizen-handover/1"
+MANIFEST = "manifest.json"
+METADATA = "bundle.json"
+MODEL_KIND, SNAPSHOT_KIND = "model", "data-snapshot"
+SNAPSHOT_PREFIX = "snapshot-"  # a data snapshot's file name starts so: never taken for a model
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def seal(root: Path, kind: str, metadata: dict, out: Path) -> Path:
+    """Write ``metadata`` as bundle.json, the manifest of every file under ``root``, and pack
+    it all as ``out`` (a .tar.gz)."""
+    (root / METADATA).write_text(json.dumps({"format": FORMAT, "kind": kind, **metadata}, indent=2, default=str))
+    files = {name: {"sha256": sha256(root / name), "bytes": (root / name).stat().st_size} for name in _files(root)}
+    (root / MANIFEST).write_text(json.dumps({"format": FORMAT, "files": files}, indent=2, sort_keys=True))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")  # a reader never sees half a bundle
+    with tarfile.open(partial, "w:gz") as tar:
+        for name in [MANIFEST, *files]:
+            tar.add(root / name, arcname=name)
+    partial.replace(out)
+    return out
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """An unpacked bundle whose integrity was verified."""
+
+    root: Path
+    metadata: dict
+    digest: str  # SHA-256 of its manifest: names the bundle as a whole
+
+    @property
+    def kind(self) -> str:
+        return self.metadata["kind"]
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+
+def unpack(source: Path, into: Path) -> Path:
+    """Unpack a .tar.gz bundle under ``into``; a directory is used as it is."""
+    if source.is_dir():
+        return source
+    try:
+        with tarfile.open(source, "r:gz") as tar:
+            tar.extractall(into, filter="data")  # no absolute paths, links out or devices
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise HandoverRefused(f"{source} is not a readable bundle (a .tar.gz): {exc}") from exc
+    return into
+
+
+def verify(root: Path) -> Bundle:
+    """The bundle at ``root``, once every file matches the manifest; HandoverRefused naming
+    the first file that does not (or the file that should not be there)."""
+    manifest_path = root / MANIFEST
+    if not manifest_path.exists():
+        raise HandoverRefused(f"no {MANIFEST}: not a Kaizen handover bundle")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError) as exc:
+        raise HandoverRefused(f"integrity: {MANIFEST} is not valid: {exc}") from exc
+    if manifest.get("format") != FORMAT:
+        raise HandoverRefused(f"bundle format {manifest.get('format')!r}; this Kaizen reads {FORMAT}")
+    present = set(_files(root))
+    if missing := sorted(files.keys() - present):
+        raise HandoverRefused(f"integrity: {missing[0]} is in the manifest but not in the bundle")
+    if extra := sorted(present - files.keys()):
+        raise HandoverRefused(f"integrity: {extra[0]} is in the bundle but not in the manifest")
+    for name, expected in sorted(files.items()):
+        path = root / name
+        if path.stat().st_size != expected["bytes"] or sha256(path) != expected["sha256"]:
+            raise HandoverRefused(
+                f"integrity: {name} does not match its SHA-256 in the manifest (changed after export)"
+            )
+    metadata = json.loads((root / METADATA).read_text())
+    return Bundle(root, metadata, sha256(manifest_path))
+
+
+def open_bundle(source: Path, workdir: Path | None = None) -> Bundle:
+    """Unpack (into ``workdir``, else a new temporary directory) and verify."""
+    if not source.exists():
+        raise HandoverRefused(f"no bundle at {source}")
+    return verify(unpack(source, workdir or Path(tempfile.mkdtemp(prefix="kaizen-bundle-"))))

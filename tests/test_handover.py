@@ -1,0 +1,239 @@
+"""Partner handover: bundles checked byte for byte, refused with the reason when they do not
+fit, and imported models judged by the regular gate on this platform's own data."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from conftest import run_kaizen
+from kaizen.config import CHAMPION_ALIAS
+from kaizen.errors import HandoverRefused
+from kaizen.handover import bundle
+from kaizen.handover.intake import EXPERIMENT, TAG
+from kaizen.registry.champion import CHALLENGER_ALIAS, champion_version
+from kaizen.registry.gate import DECISION_TAG
+from kaizen.stack.demo import airflow_client, run_dag
+
+ARTIFACT = "model/artifacts/model.npz"
+
+
+def sealed(tmp_path: Path) -> Path:
+    root = tmp_path / "src"
+    (root / "model" / "artifacts").mkdir(parents=True)
+    (root / ARTIFACT).write_bytes(bytes(range(256)) * 4)
+    (root / "model_card.md").write_text("# a card\n")
+    return bundle.seal(root, bundle.MODEL_KIND, {"model": {"kind": "vstan"}}, tmp_path / "b.tar.gz")
+
+
+def unpacked(path: Path, into: Path) -> Path:
+    with tarfile.open(path) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def flip_a_byte(path: Path, at: int | None = None) -> None:
+    data = bytearray(path.read_bytes())
+    at = len(data) // 2 if at is None else at
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_sealed_bundle_verifies_and_is_named_by_its_manifest(tmp_path):
+    opened = bundle.open_bundle(sealed(tmp_path), tmp_path / "out")
+    assert opened.kind == bundle.MODEL_KIND and opened.metadata["format"] == bundle.FORMAT
+    assert opened.digest == bundle.sha256(opened.root / bundle.MANIFEST)
+    assert set(json.loads((opened.root / bundle.MANIFEST).read_text())["files"]) == {
+        ARTIFACT,
+        "model_card.md",
+        bundle.METADATA,
+    }
+
+
+def test_one_changed_byte_is_refused_naming_the_file(tmp_path):
+    root = unpacked(sealed(tmp_path), tmp_path / "out")
+    flip_a_byte(root / ARTIFACT)
+    with pytest.raises(HandoverRefused, match=f"integrity: {ARTIFACT} does not match its SHA-256"):
+        bundle.verify(root)
+
+
+def test_a_file_added_or_removed_after_sealing_is_refused(tmp_path):
+    root = unpacked(sealed(tmp_path), tmp_path / "out")
+    (root / "model" / "extra.py").write_text("import os\n")
+    with pytest.raises(HandoverRefused, match=r"model/extra\.py is in the bundle but not in the manifest"):
+        bundle.verify(root)
+    (root / "model" / "extra.py").unlink()
+    (root / "model_card.md").unlink()
+    with pytest.raises(HandoverRefused, match=r"model_card\.md is in the manifest but not in the bundle"):
+        bundle.verify(root)
+
+
+def test_a_damaged_archive_is_refused_not_crashed(tmp_path):
+    path = sealed(tmp_path)
+    flip_a_byte(path)
+    with pytest.raises(HandoverRefused, match=r"not a readable bundle|integrity"):
+        bundle.open_bundle(path, tmp_path / "out")
+
+
+def test_an_archive_cannot_write_outside_where_it_is_unpacked(tmp_path):
+    path = tmp_path / "evil.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    with pytest.raises(HandoverRefused, match="not a readable bundle"):
+        bundle.open_bundle(path, tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+# On the embedded stack, after the demo pipeline registered and served a champion.
+
+
+@pytest.fixture(scope="module")
+def exported(stack, stack_env, e2e_run, tmp_path_factory) -> Path:
+    """The champion, exported as a partner lab would send it."""
+    path = tmp_path_factory.mktemp("handover") / "partner.tar.gz"
+    result = run_kaizen(stack_env, "handover", "export", "-o", str(path), "--producer", "lab@university")
+    assert result.returncode == 0, result.stderr
+    assert f"exported to {path}" in result.stdout
+    return path
+
+
+def versions(stack) -> list[str]:
+    found = MlflowClient(stack.mlflow_tracking_uri).search_model_versions(f"name='{stack.model_name}'")
+    return sorted((v.version for v in found), key=int)
+
+
+@pytest.mark.stack
+def test_a_model_bundle_holds_what_a_partner_needs(exported, tmp_path):
+    opened = bundle.open_bundle(exported, tmp_path)
+    meta = opened.metadata
+    assert meta["model"]["kind"] and (opened.root / ARTIFACT).exists() and (opened.root / "model" / "MLmodel").exists()
+    assert {"recommender_v1", "serving_v1"} <= meta["feature_services"].keys()
+    assert "item_id" in meta["training_data"]["schema"] and meta["training_data"]["digest"]
+    assert 0 < meta["metrics"]["mrr_20"] <= meta["metrics"]["hr_20"] <= 1
+    assert "session" in meta["protocol"]["text"] and meta["protocol"]["test_days"]
+    assert (opened.root / "environment" / "orchestration.lock").exists()
+    assert (opened.root / meta["model_card"]).read_text().startswith("# Model card")
+    assert meta["provenance"]["producer"] == "lab@university" and meta["provenance"]["run_id"]
+    assert "@" not in meta["provenance"]["tracking_uri"].split("//", 1)[1]  # no credentials
+
+
+@pytest.mark.stack
+def test_an_import_is_registered_with_its_origin_in_another_experiment_and_gated_on_local_data(
+    stack, stack_env, exported, tmp_path
+):
+    champion = champion_version(stack.mlflow_tracking_uri, stack.model_name)
+    result = run_kaizen(stack_env, "handover", "import", str(exported))
+    assert result.returncode == 0, result.stderr
+    version = versions(stack)[-1]
+    # The champion handed over to itself wins nothing on the same local test window.
+    assert f"v{version} kept as @challenger: MRR@20" in result.stdout and f"champion v{champion}" in result.stdout
+
+    client = MlflowClient(stack.mlflow_tracking_uri)
+    imported = client.get_model_version(stack.model_name, version)
+    assert imported.tags[DECISION_TAG] == "refused" and imported.tags["kaizen.gate.compared_with"] == champion
+    assert imported.tags[f"{TAG}producer"] == "lab@university"
+    manifest = bundle.open_bundle(exported, tmp_path).digest
+    assert imported.tags[f"{TAG}manifest_sha256"] == manifest
+    assert f"v{champion}" in imported.tags[f"{TAG}source"]
+
+    intake = client.get_run(imported.run_id)
+    source = client.get_run(client.get_model_version(stack.model_name, champion).run_id)
+    assert client.get_experiment(intake.info.experiment_id).name == EXPERIMENT
+    assert client.get_experiment(source.info.experiment_id).name == stack.experiment != EXPERIMENT
+    assert intake.data.metrics["partner_mrr_20"] == source.data.metrics["mrr_20"]  # theirs, kept
+    assert 0 < intake.data.metrics["mrr_20"] <= 1  # ours, on the local test window
+    assert {a.path for a in client.list_artifacts(intake.info.run_id, "handover")} >= {
+        "handover/bundle.json",
+        "handover/manifest.json",
+    }
+    assert str(client.get_model_version_by_alias(stack.model_name, CHALLENGER_ALIAS).version) == version
+    assert str(client.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version) == champion
+
+
+@pytest.mark.stack
+def test_the_handover_dags_export_and_import_without_a_shell(stack, e2e_run):
+    client = airflow_client(stack)
+    exported = run_dag(stack, "handover_export", {"producer": "agency"})
+    note = client.request("GET", f"/dags/handover_export/dagRuns/{exported}")["note"]
+    path = Path(note.split(" exported to ", 1)[1].split(";", 1)[0])
+    assert path.parent == stack.handover_dir and path.exists()
+
+    imported = run_dag(stack, "handover_import", {"bundle_path": str(path)})
+    assert client.task_states("handover_import", imported) == {"verify_and_register": "success", "gate": "skipped"}
+    assert "kept as @challenger" in client.request("GET", f"/dags/handover_import/dagRuns/{imported}")["note"]
+
+
+def resealed(exported: Path, tmp_path: Path, change) -> Path:
+    """The bundle with ``change(metadata)`` applied and a new, consistent manifest: passes the
+    integrity check, so that the compatibility check is what refuses it."""
+    root = unpacked(exported, tmp_path / "edit")
+    metadata = json.loads((root / bundle.METADATA).read_text())
+    change(metadata)
+    kind = metadata.pop("kind")
+    metadata.pop("format")
+    return bundle.seal(root, kind, metadata, tmp_path / "edited.tar.gz")
+
+
+def changed_byte(exported: Path, tmp_path: Path) -> Path:
+    root = unpacked(exported, tmp_path / "edit")
+    flip_a_byte(root / ARTIFACT, at=-1)
+    path = tmp_path / "changed.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member in sorted(root.rglob("*")):
+            tar.add(member, arcname=member.relative_to(root).as_posix(), recursive=False)
+    return path
+
+
+MISSING_FEATURE = "item_activity:views_365d"
+TAMPERED = {
+    "one changed byte": (changed_byte, f"integrity: {ARTIFACT} does not match its SHA-256"),
+    "a missing feature": (
+        lambda e, t: resealed(
+            e, t, lambda m: m["feature_services"]["recommender_v1"].append("item_activity:views_365d")
+        ),
+        f"the model needs feature {MISSING_FEATURE} of service 'recommender_v1', which Kaizen's feature store lacks",
+    ),
+    "an unknown model kind": (
+        lambda e, t: resealed(e, t, lambda m: m["model"].update(kind="gru4rec")),
+        "model kind 'gru4rec' is not one the model server can load",
+    ),
+    "another schema": (
+        lambda e, t: resealed(e, t, lambda m: m["training_data"]["schema"].update(item_id="int64")),
+        "training data schema differs: column 'item_id' is int64 in the bundle",
+    ),
+}
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("tamper", list(TAMPERED))
+def test_a_bundle_that_does_not_fit_is_refused_with_the_reason_and_nothing_is_registered(
+    stack, stack_env, exported, tmp_path, tamper
+):
+    make, reason = TAMPERED[tamper]
+    bad = make(exported, tmp_path)
+    before = versions(stack)
+    checked = run_kaizen(stack_env, "handover", "verify", str(bad))
+    result = run_kaizen(stack_env, "handover", "import", str(bad))
+    for refused in (checked, result):
+        assert refused.returncode == 1 and f"refused: {reason}" in refused.stderr, refused.stderr
+    assert versions(stack) == before
+
+
+@pytest.mark.stack
+def test_a_data_snapshot_holds_the_newest_days_and_the_feature_definitions(stack, stack_env, e2e_run, tmp_path):
+    path = tmp_path / "snapshot.tar.gz"
+    result = run_kaizen(stack_env, "handover", "snapshot", "--days", "2", "-o", str(path))
+    assert result.returncode == 0, result.stderr
+    opened = bundle.open_bundle(path, tmp_path / "out")
+    assert opened.kind == bundle.SNAPSHOT_KIND and opened.metadata["window"]["days"] == 2
+    assert len(list((opened.root / "lake" / "events").glob("date=*/*.parquet"))) >= 2
+    assert "views_7d" in opened.metadata["feature_views"]["item_activity"]
+    refused = run_kaizen(stack_env, "handover", "verify", str(path))
+    assert refused.returncode == 1 and "holds no model to import" in refused.stderr
