@@ -3,7 +3,7 @@
 On demand, with Params: ``what`` to export (``model``: the ``version``, empty for the current
 @champion; ``data-snapshot``: the newest ``days`` of events with the feature definitions, for a
 partner to train on) and who the ``producer`` is (recorded as provenance). The bundle is a
-.tar.gz in KAIZEN_HANDOVER_DIR with a SHA-256 manifest of every file; the run's note gives
+.tar.gz in KAIZEN_HANDOVER_DIR/outgoing with a SHA-256 manifest of every file; the run's note gives
 its path and the manifest's digest, to send the partner over another channel.
 """
 

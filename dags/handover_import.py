@@ -2,14 +2,17 @@
 
 verify_and_register -> gate
 
-On demand, with the Param ``bundle_path`` (empty: the newest bundle in KAIZEN_HANDOVER_DIR).
-``verify_and_register`` refuses, with the reason, a bundle whose files do not match its
-SHA-256 manifest, whose model needs a feature Kaizen's feature store lacks, was trained on
-events of another schema, or is of a kind the model server cannot load; otherwise it scores
-the model on the lake's test window and registers it as ``@challenger`` with its provenance
+On demand, with the Params ``bundle_path`` (empty: the newest bundle in
+KAIZEN_HANDOVER_DIR/incoming) and ``sha256`` (the manifest's digest the partner sent by
+another channel). ``verify_and_register`` refuses, with the reason, a bundle that is not the
+one announced or whose files do not match its manifest, whose model is of a kind the model
+server cannot load, needs a feature Kaizen's feature store lacks, was trained on events of
+another schema or on days of Kaizen's test window; a bundle imported before is skipped.
+Otherwise it scores the model on the lake's test window and registers it with its provenance
 (``kaizen.handover.*`` tags, the intake run in MLflow's ``kaizen-handover`` experiment).
 ``gate`` then judges it against the champion on that window, in the ``kaizen_registry`` pool
-like every task that moves ``@champion``; a promotion updates ``model_champion``, which deploys.
+like every task that moves ``@champion``; a promotion updates ``model_champion``, which
+deploys, and a refusal leaves it ``@challenger``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,13 @@ from kaizen.dag_defaults import default_args, fail_fast, outcome_note
         "bundle_path": Param(
             None,
             type=["null", "string"],
-            description="The model bundle (.tar.gz) to import; empty: the newest in KAIZEN_HANDOVER_DIR.",
+            description="The model bundle (.tar.gz) to import; empty: the newest in KAIZEN_HANDOVER_DIR/incoming.",
+        ),
+        "sha256": Param(
+            None,
+            type=["null", "string"],
+            pattern="^[0-9a-fA-F]{64}$",
+            description="The manifest's SHA-256 the partner sent by another channel; the bundle must match it.",
         ),
     },
 )
@@ -50,8 +59,9 @@ def handover_import():
         from kaizen.config import Settings
         from kaizen.handover.intake import import_bundle, newest_bundle
 
-        settings, path = Settings.from_env(), get_current_context()["params"]["bundle_path"]
-        return import_bundle(settings, Path(path) if path else newest_bundle(settings)).as_dict()
+        settings, params = Settings.from_env(), get_current_context()["params"]
+        path = Path(params["bundle_path"]) if params["bundle_path"] else newest_bundle(settings)
+        return import_bundle(settings, path, expected_sha256=params["sha256"]).as_dict()
 
     @task(outlets=[MODEL_CHAMPION], pool=REGISTRY_POOL)  # moves @champion: one such task at a time
     @outcome_note

@@ -4,6 +4,7 @@ reports each criterion that fails with its evidence; after the pipeline ran, tho
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -59,6 +60,11 @@ def test_every_format_says_the_same(tmp_path):
     assert "stages" not in json.loads(render(partial, "json")) and "not placed" in render(partial, "table")
 
 
+def test_only_a_whole_assessment_is_logged():
+    result = run_kaizen(dict(os.environ), "maturity", "--check", "ci", "--log")
+    assert result.returncode == 2 and "--log logs whole assessments only" in result.stderr
+
+
 def assess(env: dict[str, str], *args: str) -> dict:
     result = run_kaizen(env, "maturity", "--format", "json", *args)
     assert result.returncode in (0, 1), result.stderr
@@ -81,8 +87,9 @@ def test_a_fresh_stack_fails_the_criteria_with_their_evidence(stack, stack_env):
 
     pipelines = found["pipelines"]["evidence"]
     assert [line.split(":")[0] for line in pipelines] == list(PIPELINE_DAGS)
-    assert all("paused" in line and "no run" in line for line in pipelines)
-    assert "versions the gate decided on: 0" in found["gate"]["evidence"][1]
+    assert all(": paused," in line and line.endswith("no run") for line in pipelines)
+    assert found["gate"]["evidence"][1].startswith("runs the gate decided on: 0 ")
+    assert found["ci"]["status"] != HOLDS or "passed" in found["ci"]["evidence"][0]
     assert found["registry"]["evidence"][0] == "no @champion alias"
     assert found["rollouts"]["evidence"][0] == "roll-outs verified: 0"
     assert found["monitoring"]["evidence"][0] == "online_quality: 0 rows, the newest never"
@@ -114,7 +121,7 @@ def test_after_the_pipeline_ran_the_criteria_it_exercised_hold(stack, stack_env,
     assert found["registry"]["evidence"][1].startswith("the model server at")
     assert not found["rollouts"]["evidence"][0].endswith(": 0")  # the pipeline's deploy was verified
     # The test stack keeps its DAGs paused: the nightly loop does not hold, and says why.
-    assert found["pipelines"]["status"] == FAILS and "paused" in found["pipelines"]["evidence"][0]
+    assert found["pipelines"]["status"] == FAILS and ": paused," in found["pipelines"]["evidence"][0]
     assert report["stages"]["john"]["level"] >= 1
 
     page = tmp_path / "maturity.html"

@@ -14,7 +14,7 @@ from kaizen.config import CHAMPION_ALIAS
 from kaizen.models import Recommender
 from kaizen.registry.champion import register
 from kaizen.registry.pyfunc import log_recommender
-from kaizen.serving.rollout import deploy
+from kaizen.serving.rollout import FAILED_TAG, ROLLED_BACK_TO, deploy
 from kaizen.stack.demo import airflow_client
 from kaizen.training.options import TrainOptions
 from kaizen.training.train import train_recommender
@@ -107,7 +107,10 @@ def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, 
     assert client.wait_for_run("deploy_recommender", run_id, timeout_s=300) == "failed"
     registry = MlflowClient(stack.mlflow_tracking_uri)
     assert registry.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version == served
-    assert "still serves" in registry.get_model_version(stack.model_name, broken).tags["kaizen.deploy.failed"]
+    failed = registry.get_model_version(stack.model_name, broken).tags
+    assert (
+        "still serves" in failed[FAILED_TAG] and failed[ROLLED_BACK_TO] == served
+    )  # the evidence of a worked rollback
     # Both alerts reached the webhook: the rollback, and the run's failure.
     rollback = alert_receiver.wait_for("rollback", lambda details: details["version"] == broken)
     assert rollback["details"]["restored"] == served

@@ -344,6 +344,8 @@ def maturity(fmt: str, output: Path | None, only: tuple[str, ...], log_run: bool
     from kaizen.maturity.assessment import assess
     from kaizen.maturity.report import render
 
+    if log_run and only:
+        raise click.UsageError("--log logs whole assessments only: drop --check")
     settings = _settings()
     assessment = assess(sources(settings, _airflow_admin(settings)), only)
     text = render(assessment, fmt)
@@ -388,9 +390,15 @@ def handover_snapshot(days: int, output: Path | None, producer: str) -> None:
     click.echo(export_snapshot(_settings(), days, output, producer).note)
 
 
+SHA256_OPTION = click.option(
+    "--sha256", "expected", default=None, help="The manifest's SHA-256 the partner sent by another channel."
+)
+
+
 @handover.command("verify")
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-def handover_verify(bundle: Path) -> None:
+@SHA256_OPTION
+def handover_verify(bundle: Path, expected: str | None) -> None:
     """Check a model bundle's integrity and that it fits this platform; registers nothing."""
     import tempfile
 
@@ -400,7 +408,7 @@ def handover_verify(bundle: Path) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            verified = open_bundle(bundle, Path(tmp))
+            verified = open_bundle(bundle, Path(tmp), expected)
             model = compatibility.check(_settings(), verified)
         except HandoverRefused as exc:
             raise click.ClickException(f"refused: {exc}") from exc
@@ -409,19 +417,24 @@ def handover_verify(bundle: Path) -> None:
 
 @handover.command("import")
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-def handover_import(bundle: Path) -> None:
-    """Verify a model bundle, register it as @challenger with its provenance, and run the gate
-    on this platform's own test window (the handover_import DAG does the same in Airflow)."""
-    from kaizen.errors import HandoverRefused
+@SHA256_OPTION
+def handover_import(bundle: Path, expected: str | None) -> None:
+    """Verify a model bundle, register it with its provenance, and run the gate on this
+    platform's own test window (the handover_import DAG does the same in Airflow, where the
+    gate waits for the kaizen_registry pool)."""
+    from kaizen.errors import AlreadyRegistered, HandoverRefused
     from kaizen.handover.intake import import_bundle
     from kaizen.training.options import TrainOptions
     from kaizen.training.train import gate_candidate
 
     settings, options = _settings(), TrainOptions()
     try:
-        candidate = import_bundle(settings, bundle, options)
+        candidate = import_bundle(settings, bundle, options, expected)
     except HandoverRefused as exc:
         raise click.ClickException(f"refused: {exc}") from exc
+    except AlreadyRegistered as exc:
+        click.echo(f"nothing to do: {exc}")
+        return
     click.echo(candidate.note)
     click.echo(gate_candidate(settings, options, candidate).as_dict()["note"])
 

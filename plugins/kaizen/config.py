@@ -25,6 +25,8 @@ ONLINE_STORES = ("postgres", "redis")
 CHAMPION_ALIAS = "champion"  # the registry alias the model server serves
 # The Airflow pool of one slot every task that moves @champion runs in (infra/docker/airflow-pools.sh).
 REGISTRY_POOL = "kaizen_registry"
+# The MLflow experiment of partner models' intake runs (kaizen.handover), beside KAIZEN_EXPERIMENT's training runs.
+HANDOVER_EXPERIMENT = "kaizen-handover"
 # The Feast feature service the model server filters with (kaizen.features.definitions);
 # here because neither the serving environment nor a health probe may import Feast.
 SERVING_FEATURE_SERVICE = "serving_v1"
@@ -267,6 +269,11 @@ class Settings:
         "KAIZEN_CHALLENGER_RETENTION_DAYS",
         30.0,
         "Refused challengers older than this are archived by train_recommender (0 keeps them all).",
+    )
+    ci_record: Path = _setting(
+        "KAIZEN_CI_RECORD",
+        Path(""),
+        "JSON of the last CI run (`kaizen maturity`'s ci criterion); empty means the checkout's .ci/last-run.json.",
     )
     maturity_recent_days: float = _setting(
         "KAIZEN_MATURITY_RECENT_DAYS",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,20 @@ MANIFEST = "manifest.json"
 METADATA = "bundle.json"
 MODEL_KIND, SNAPSHOT_KIND = "model", "data-snapshot"
 SNAPSHOT_PREFIX = "snapshot-"  # a data snapshot's file name starts so: never taken for a model
+# What bundle.json must say, by kind (nested: the keys inside); a bundle without it is refused.
+REQUIRED = {
+    MODEL_KIND: {
+        "model": ("name", "version", "kind", "params"),
+        "signature": (),
+        "feature_service": (),
+        "feature_services": (),
+        "training_data": ("schema", "digest", "window"),
+        "metrics": (),
+        "protocol": (),
+        "provenance": ("producer", "exported_at", "tracking_uri", "run_id"),
+    },
+    SNAPSHOT_KIND: {"window": (), "schema": (), "feature_services": (), "feature_views": (), "provenance": ()},
+}
 
 
 def sha256(path: Path) -> str:
@@ -45,6 +58,7 @@ def seal(root: Path, kind: str, metadata: dict, out: Path) -> Path:
     (root / MANIFEST).write_text(json.dumps({"format": FORMAT, "files": files}, indent=2, sort_keys=True))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")  # a reader never sees half a bundle
+    partial.touch(mode=0o600)  # a snapshot holds the shop's events: readable by its owner only
     with tarfile.open(partial, "w:gz") as tar:
         for name in [MANIFEST, *files]:
             tar.add(root / name, arcname=name)
@@ -80,17 +94,21 @@ def unpack(source: Path, into: Path) -> Path:
     return into
 
 
-def verify(root: Path) -> Bundle:
-    """The bundle at ``root``, once every file matches the manifest; HandoverRefused naming
-    the first file that does not (or the file that should not be there)."""
+def verify(root: Path, expected_sha256: str | None = None) -> Bundle:
+    """The bundle at ``root``, once its manifest is the one the partner announced
+    (``expected_sha256``, when given), every file matches the manifest and bundle.json says
+    what its kind needs; HandoverRefused naming the first thing that does not."""
     manifest_path = root / MANIFEST
     if not manifest_path.exists():
         raise HandoverRefused(f"no {MANIFEST}: not a Kaizen handover bundle")
+    digest = sha256(manifest_path)
+    if expected_sha256 and digest != expected_sha256.strip().lower():
+        raise HandoverRefused(f"integrity: the manifest's SHA-256 is {digest}, not the {expected_sha256} announced")
     try:
         manifest = json.loads(manifest_path.read_text())
-        files = manifest["files"]
-    except (ValueError, KeyError) as exc:
-        raise HandoverRefused(f"integrity: {MANIFEST} is not valid: {exc}") from exc
+        files = {name: (entry["sha256"], int(entry["bytes"])) for name, entry in manifest["files"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise HandoverRefused(f"integrity: {MANIFEST} is not valid: {exc!r}") from exc
     if manifest.get("format") != FORMAT:
         raise HandoverRefused(f"bundle format {manifest.get('format')!r}; this Kaizen reads {FORMAT}")
     present = set(_files(root))
@@ -98,18 +116,35 @@ def verify(root: Path) -> Bundle:
         raise HandoverRefused(f"integrity: {missing[0]} is in the manifest but not in the bundle")
     if extra := sorted(present - files.keys()):
         raise HandoverRefused(f"integrity: {extra[0]} is in the bundle but not in the manifest")
-    for name, expected in sorted(files.items()):
+    for name, (checksum, size) in sorted(files.items()):
         path = root / name
-        if path.stat().st_size != expected["bytes"] or sha256(path) != expected["sha256"]:
+        if path.stat().st_size != size or sha256(path) != checksum:
             raise HandoverRefused(
                 f"integrity: {name} does not match its SHA-256 in the manifest (changed after export)"
             )
-    metadata = json.loads((root / METADATA).read_text())
-    return Bundle(root, metadata, sha256(manifest_path))
+    return Bundle(root, _metadata(root), digest)
 
 
-def open_bundle(source: Path, workdir: Path | None = None) -> Bundle:
-    """Unpack (into ``workdir``, else a new temporary directory) and verify."""
+def _metadata(root: Path) -> dict:
+    """bundle.json, checked for what its kind must say."""
+    try:
+        metadata = json.loads((root / METADATA).read_text())
+    except (OSError, ValueError) as exc:
+        raise HandoverRefused(f"{METADATA} is missing or not JSON: {exc}") from exc
+    required = REQUIRED.get(metadata.get("kind")) if isinstance(metadata, dict) else None
+    if required is None:
+        kinds = ", ".join(REQUIRED)
+        raise HandoverRefused(f"{METADATA} names no known kind of bundle ({kinds})")
+    for key, inner in required.items():
+        if key not in metadata or (inner and not isinstance(metadata[key], dict)):
+            raise HandoverRefused(f"{METADATA} lacks {key!r}")
+        if missing := [k for k in inner if k not in metadata[key]]:
+            raise HandoverRefused(f"{METADATA} lacks {key}.{missing[0]}")
+    return metadata
+
+
+def open_bundle(source: Path, workdir: Path, expected_sha256: str | None = None) -> Bundle:
+    """Unpack ``source`` (a .tar.gz; a directory is read in place) into ``workdir`` and verify it."""
     if not source.exists():
         raise HandoverRefused(f"no bundle at {source}")
-    return verify(unpack(source, workdir or Path(tempfile.mkdtemp(prefix="kaizen-bundle-"))))
+    return verify(unpack(source, workdir), expected_sha256)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from feast import FeatureStore
 from feast.errors import FeatureServiceNotFoundException
 
@@ -16,6 +17,7 @@ from kaizen.features.repo_config import feature_store
 from kaizen.handover.bundle import MODEL_KIND, Bundle
 from kaizen.models import Recommender, load_model
 from kaizen.registry.client import MODEL_ARTIFACT
+from kaizen.registry.pyfunc import SIGNATURE
 
 MODEL_DIR = "model"  # the MLflow model directory inside a bundle
 SERVED_ARTIFACT = f"{MODEL_DIR}/{MODEL_ARTIFACT}"  # what the model server loads
@@ -44,6 +46,36 @@ def check_model_kind(bundle: Bundle) -> Recommender:
     if model.kind != declared:
         raise HandoverRefused(f"bundle.json declares a {declared!r} model, but {SERVED_ARTIFACT} holds {model.kind!r}")
     return model
+
+
+def check_signature(bundle: Bundle) -> None:
+    """The model answers the requests the model server sends it: the same MLflow signature."""
+    if bundle.metadata["signature"] != SIGNATURE.to_dict():
+        raise HandoverRefused(
+            f"the model's signature {bundle.metadata['signature']} is not Kaizen's {SIGNATURE.to_dict()}"
+        )
+
+
+def check_window(bundle: Bundle, test_start: pd.Timestamp) -> None:
+    """The model saw nothing of the window it will be judged on: its training data ends (its own
+    test window starts) no later than Kaizen's test window does."""
+    window = bundle.metadata["training_data"]["window"]
+    if "test_start" not in window:
+        raise HandoverRefused("the bundle does not say where the model's training data ends (training_data.window)")
+    try:
+        trained_until = _utc(pd.Timestamp(window["test_start"]))
+    except (ValueError, TypeError) as exc:
+        raise HandoverRefused(f"training_data.window.test_start {window['test_start']!r} is not a time") from exc
+    if trained_until > _utc(test_start):
+        raise HandoverRefused(
+            f"the model was trained on data up to {trained_until}, inside Kaizen's test window (from "
+            f"{test_start}): the gate would judge it on data it has seen"
+        )
+
+
+def _utc(moment: pd.Timestamp) -> pd.Timestamp:
+    """Times without a zone are UTC, as the lake's are."""
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
 
 
 def check_features(settings: Settings, bundle: Bundle) -> None:
@@ -80,10 +112,12 @@ def check_schema(lake_dir: Path, bundle: Bundle) -> None:
 
 
 def check(settings: Settings, bundle: Bundle) -> Recommender:
-    """Every check on a verified bundle, cheapest first; the model, loaded."""
+    """Every check on a verified bundle, cheapest first; the model, loaded. (The window is
+    checked on import, against the test window the gate will use.)"""
     if bundle.kind != MODEL_KIND:
         raise HandoverRefused(f"a {bundle.kind} bundle holds no model to import: train on it, then export the model")
     model = check_model_kind(bundle)
+    check_signature(bundle)
     check_schema(settings.lake_dir, bundle)
     check_features(settings, bundle)
     return model

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 from mlflow import MlflowClient
@@ -19,17 +18,20 @@ from mlflow.exceptions import MlflowException
 
 from kaizen import lake
 from kaizen.config import PROJECT_DIR, SERVING_FEATURE_SERVICE, Settings
+from kaizen.db_urls import redact
 from kaizen.errors import ConfigError, UpstreamMissing
 from kaizen.features.repo_config import feature_store
 from kaizen.handover import bundle
 from kaizen.handover.compatibility import MODEL_DIR, SERVED_ARTIFACT, service_features
 from kaizen.models import load_model
 from kaizen.registry.champion import champion_version
+from kaizen.registry.pyfunc import SIGNATURE
 from kaizen.training import protocol
 from kaizen.training.item_features import TRAINING_SERVICE
+from kaizen.training.tracking import WINDOW_TAG
 
 CARD = "model_card.md"
-WINDOW_TAG = "kaizen.window."
+LOCKS = ("orchestration.lock", "serving.lock")  # what training and serving install
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,22 @@ class Exported:
         return {"path": str(self.path), "digest": self.digest, "note": self.note}
 
 
+def outgoing(settings: Settings, name: str, out: Path | None) -> Path:
+    """Where a bundle goes: ``out``, or a new file under KAIZEN_HANDOVER_DIR/outgoing; never
+    over an existing bundle (a partner may be reading it)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = out or settings.handover_dir / "outgoing" / f"{name}-{stamp}.tar.gz"
+    if out.exists():
+        raise ConfigError(f"{out} exists: name another file")
+    return out
+
+
 def _provenance(settings: Settings, producer: str) -> dict:
-    parts = urlsplit(settings.mlflow_tracking_uri)
-    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
     return {
         "producer": producer or f"{getpass.getuser()}@{socket.gethostname()}",
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "kaizen_version": metadata.version("kaizen"),
-        "tracking_uri": urlunsplit(parts._replace(netloc=host)),  # without credentials
+        "tracking_uri": redact(settings.mlflow_tracking_uri),
     }
 
 
@@ -66,7 +76,7 @@ def export_model(settings: Settings, version: str | None, out: Path | None = Non
     run = client.get_run(registered.run_id)
     store = feature_store(settings)
     trained_on = registered.tags.get("kaizen.feature_service", TRAINING_SERVICE)
-    out = out or settings.handover_dir / f"{name}-v{version}.tar.gz"
+    out = outgoing(settings, f"{name}-v{version}", out)
     with tempfile.TemporaryDirectory(prefix="kaizen-export-") as tmp:
         root = Path(tmp)
         mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
@@ -74,9 +84,10 @@ def export_model(settings: Settings, version: str | None, out: Path | None = Non
         model = load_model(root / SERVED_ARTIFACT)
         if CARD in {a.path for a in client.list_artifacts(run.info.run_id)}:
             client.download_artifacts(run.info.run_id, CARD, str(root))
-        for lock in sorted((PROJECT_DIR / "requirements").glob("*.lock")):
-            (root / "environment").mkdir(exist_ok=True)
-            shutil.copy(lock, root / "environment" / lock.name)
+        for lock in LOCKS:  # this installation's: a container image holds the orchestration one only
+            if (PROJECT_DIR / "requirements" / lock).exists():
+                (root / "environment").mkdir(exist_ok=True)
+                shutil.copy(PROJECT_DIR / "requirements" / lock, root / "environment" / lock)
         tags = run.data.tags
         experiment = client.get_experiment(run.info.experiment_id).name
         sealed = bundle.seal(
@@ -84,7 +95,8 @@ def export_model(settings: Settings, version: str | None, out: Path | None = Non
             bundle.MODEL_KIND,
             {
                 "model": {"name": name, "version": version, "kind": model.kind, "params": model.params},
-                "signature": "mlflow MLmodel: inputs items (list of item ids, oldest first), k; outputs items",
+                "signature": SIGNATURE.to_dict(),
+                "feature_service": trained_on,
                 "feature_services": {
                     service: service_features(store, service) for service in (trained_on, SERVING_FEATURE_SERVICE)
                 },
@@ -122,7 +134,7 @@ def export_snapshot(settings: Settings, days: int, out: Path | None = None, prod
     if not partitions:
         raise UpstreamMissing("the lake holds no events yet: run ingest_shop_events first")
     first, last = (p.name.removeprefix("date=") for p in (partitions[0], partitions[-1]))
-    out = out or settings.handover_dir / f"{bundle.SNAPSHOT_PREFIX}{first}-{last}.tar.gz"
+    out = outgoing(settings, f"{bundle.SNAPSHOT_PREFIX}{first}-{last}", out)
     store = feature_store(settings)
     with tempfile.TemporaryDirectory(prefix="kaizen-snapshot-") as tmp:
         root = Path(tmp)

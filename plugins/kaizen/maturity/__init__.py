@@ -12,15 +12,17 @@ from kaizen.config import Settings, airflow_api_password
 from kaizen.maturity.evidence import Sources
 
 
-def sources(settings: Settings, airflow: AirflowClient | None = None) -> Sources:
+def sources(settings: Settings, airflow: AirflowClient | None = None, in_task: bool = False) -> Sources:
     """The platform's sources; Airflow as ``airflow`` or, without it, as the API user whose
-    password is in KAIZEN_AIRFLOW_API_PASSWORD (what Airflow's tasks have)."""
+    password is in KAIZEN_AIRFLOW_API_PASSWORD (what Airflow's tasks have). ``in_task``: this
+    process is an Airflow task, whose environment is the one alerts are sent from."""
     if airflow is not None:
-        return Sources(settings, airflow)
+        return Sources(settings, airflow, tasks_environment=in_task)
     password = airflow_api_password()
     if not password:
-        return Sources(settings, None, "no login: KAIZEN_AIRFLOW_API_PASSWORD is not set")
+        return Sources(settings, None, "no login: KAIZEN_AIRFLOW_API_PASSWORD is not set", in_task)
     try:
-        return Sources(settings, AirflowClient(settings.airflow_url, settings.airflow_api_user, password))
+        client = AirflowClient(settings.airflow_url, settings.airflow_api_user, password)
     except (AirflowError, OSError) as exc:
-        return Sources(settings, None, str(exc))
+        return Sources(settings, None, str(exc), in_task)
+    return Sources(settings, client, tasks_environment=in_task)

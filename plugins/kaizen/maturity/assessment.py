@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from kaizen.db_urls import redact
 from kaizen.errors import KaizenError
 from kaizen.maturity.criteria import BY_ID, CRITERIA, Criterion
 from kaizen.maturity.evidence import CHECKS, UNKNOWN, Finding, SourceMissing, Sources
@@ -25,9 +26,6 @@ class Assessment:
     findings: tuple[Finding, ...]
     assessed_at: datetime
     platform: dict[str, str]  # what was assessed: the services' URLs and the model's name
-
-    def finding(self, criterion: str) -> Finding:
-        return next(f for f in self.findings if f.criterion == criterion)
 
     @property
     def complete(self) -> bool:
@@ -98,9 +96,9 @@ def assess(sources: Sources, only: tuple[str, ...] = ()) -> Assessment:
             findings.append(Finding(criterion.id, UNKNOWN, (f"could not be checked: {_reason(exc)}",)))
     settings = sources.settings
     platform = {
-        "airflow": settings.airflow_url,
-        "mlflow": settings.mlflow_tracking_uri,
-        "model_server": settings.model_server_url,
+        "airflow": redact(settings.airflow_url),
+        "mlflow": redact(settings.mlflow_tracking_uri),
+        "model_server": redact(settings.model_server_url),
         "model": settings.model_name,
     }
     return Assessment(tuple(findings), sources.now, platform)

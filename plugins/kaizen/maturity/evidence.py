@@ -17,15 +17,16 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psycopg2
+from mlflow import MlflowClient
 
 from kaizen.airflow_api import AirflowClient
 from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, SERVING_FEATURE_SERVICE, Settings, alert_webhook_url
 from kaizen.maturity.criteria import PIPELINE_DAGS
-from kaizen.registry.champion import PREVIOUS_CHAMPION
+from kaizen.registry.champion import PREVIOUS_CHAMPION, champion_version
 from kaizen.registry.client import ModelVersion, RegistryClient
 from kaizen.registry.gate import DECISION_TAG
 from kaizen.serving.client import ModelServerClient
-from kaizen.serving.rollout import ROLLED_BACK_TO, VERIFIED_TAG
+from kaizen.serving.rollout import KIND_TAG, ROLLED_BACK_TO, VERIFIED_TAG
 from kaizen.version import code_version
 
 HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
@@ -62,6 +63,8 @@ class Sources:
     settings: Settings
     airflow: AirflowClient | None
     airflow_error: str = ""
+    # True inside an Airflow task: this process's environment is the one alerts are sent from.
+    tasks_environment: bool = False
     project_dir: Path = PROJECT_DIR
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _versions: list[ModelVersion] | None = None
@@ -87,6 +90,23 @@ class Sources:
             registry = RegistryClient(self.settings.mlflow_tracking_uri)
             self._versions = registry.versions(self.settings.model_name, newest=LOOK_BACK_VERSIONS)
         return self._versions
+
+    def champion(self) -> ModelVersion | None:
+        """``@champion``'s version with its tags (None when the alias is not set)."""
+        version = champion_version(self.settings.mlflow_tracking_uri, self.settings.model_name)
+        if version is None:
+            return None
+        found = MlflowClient(self.settings.mlflow_tracking_uri).get_model_version(self.settings.model_name, version)
+        return ModelVersion(found.name, version, found.run_id, (CHAMPION_ALIAS,), dict(found.tags))
+
+    def gate_runs(self, decision: str) -> list:
+        """Runs (training and partner intake; retention deletes refused versions, not runs) the
+        gate decided ``decision`` on, newest first."""
+        client = MlflowClient(self.settings.mlflow_tracking_uri)
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        return client.search_runs(
+            experiments, f"tags.`{DECISION_TAG}` = '{decision}'", max_results=1000, order_by=["start_time DESC"]
+        )
 
     def dag_link(self, dag_id: str) -> tuple[str, str]:
         return (f"{dag_id} in Airflow", f"{self.settings.airflow_url.rstrip('/')}/dags/{dag_id}")
@@ -120,18 +140,22 @@ def _finding(criterion: str, holds: bool, evidence: list[str], links: list[tuple
 
 
 def check_ci(sources: Sources) -> Finding:
-    script = sources.project_dir / ".ci" / "run"
-    if not (sources.project_dir / ".git").exists():
-        raise SourceMissing(f"no repository checkout at {sources.project_dir} (a container image has none)")
-    if not script.exists():
-        return _finding("ci", False, [f"no CI entry point: {script} does not exist"])
-    record = sources.project_dir / CI_RESULT
+    configured = str(sources.settings.ci_record) not in ("", ".")
+    checkout = (sources.project_dir / ".git").exists()
+    if not configured and not checkout:
+        raise SourceMissing(f"no repository checkout at {sources.project_dir} and KAIZEN_CI_RECORD is not set")
+    record = sources.settings.ci_record if configured else sources.project_dir / CI_RESULT
+    if not configured and not (sources.project_dir / ".ci" / "run").exists():
+        return _finding("ci", False, ["no CI entry point: .ci/run does not exist"])
     if not record.exists():
-        return _finding("ci", False, [f".ci/run exists, but no run of it is recorded ({CI_RESULT} is missing)"])
+        return _finding("ci", False, [f"no CI run is recorded ({record} is missing)"])
     last = json.loads(record.read_text())
-    head = code_version("", sources.project_dir)
-    on = "HEAD" if last.get("commit", "").startswith(head) else f"{last.get('commit', '?')[:9]}, HEAD is {head}"
-    line = f".ci/run {last.get('status')} at {_when(last.get('finished_at'))} on {on} ({last.get('seconds', '?')} s)"
+    commit = str(last.get("commit", "?"))
+    on = commit[:9]
+    if checkout:
+        head = code_version("", sources.project_dir)
+        on = "HEAD" if commit.startswith(head) else f"{commit[:9]}, HEAD is {head}"
+    line = f"CI {last.get('status')} at {_when(last.get('finished_at'))} on {on} ({last.get('seconds', '?')} s)"
     return _finding("ci", last.get("status") == "passed", [line])
 
 
@@ -159,19 +183,18 @@ def check_pipelines(sources: Sources) -> Finding:
 def check_gate(sources: Sources) -> Finding:
     dag_id, task_id = GATE_TASK
     tasks = [t["task_id"] for t in sources.api().request("GET", f"/dags/{dag_id}/tasks").get("tasks", [])]
-    decided = [v for v in sources.versions() if v.tags.get(DECISION_TAG) in ("promoted", "refused")]
-    refused = [v for v in decided if v.tags[DECISION_TAG] == "refused"]
+    promoted, refused = sources.gate_runs("promoted"), sources.gate_runs("refused")
     evidence = [
         f"{dag_id} {'has' if task_id in tasks else 'lacks'} the task {task_id}",
-        f"versions the gate decided on: {len(decided)} "
-        f"({len(decided) - len(refused)} promoted, {len(refused)} refused)",
+        f"runs the gate decided on: {len(promoted) + len(refused)} ({len(promoted)} promoted, {len(refused)} refused)",
     ]
     links = [sources.dag_link(dag_id)]
     if refused:
         newest = refused[0]
-        evidence.append(f"last refusal: v{newest.version}: {newest.tags.get('kaizen.gate.reason', '')}")
-        links.append(sources.version_link(newest.version))
-    return _finding("gate", task_id in tasks and bool(decided) and bool(refused), evidence, links)
+        version = newest.data.tags.get("kaizen.model_version", "?")
+        evidence.append(f"last refusal: v{version}: {newest.data.tags.get('kaizen.gate.note', '')}")
+        links.append(sources.version_link(version))
+    return _finding("gate", task_id in tasks and bool(promoted) and bool(refused), evidence, links)
 
 
 def check_feature_store(sources: Sources) -> Finding:
@@ -180,7 +203,7 @@ def check_feature_store(sources: Sources) -> Finding:
 
     store = feature_store(sources.settings)
     services = {service.name: service for service in store.list_feature_services()}
-    champion = next((v for v in sources.versions() if CHAMPION_ALIAS in v.aliases), None)
+    champion = sources.champion()
     trained_on = champion.tags.get("kaizen.feature_service", TRAINING_SERVICE) if champion else TRAINING_SERVICE
     evidence = [
         f"Feast project {store.project}: feature services {', '.join(sorted(services)) or 'none'}",
@@ -198,7 +221,7 @@ def check_feature_store(sources: Sources) -> Finding:
 
 
 def check_registry(sources: Sources) -> Finding:
-    champion = next((v for v in sources.versions() if CHAMPION_ALIAS in v.aliases), None)
+    champion = sources.champion()
     served = ModelServerClient(sources.settings.model_server_url).served_version()
     evidence = [
         f"{sources.settings.model_name}@{CHAMPION_ALIAS} = v{champion.version}" if champion else "no @champion alias",
@@ -212,7 +235,7 @@ def check_rollouts(sources: Sources) -> Finding:
     versions = sources.versions()
     verified = [v for v in versions if VERIFIED_TAG in v.tags]
     rolled_back = [v for v in versions if ROLLED_BACK_TO in v.tags]
-    by_hand = [v for v in verified if v.tags.get("kaizen.deploy.kind") == "rollback"]
+    by_hand = [v for v in verified if v.tags.get(KIND_TAG) == "rollback"]
     evidence = [
         f"roll-outs verified: {len(verified)}"
         + (f", the last v{verified[0].version} at {_when(verified[0].tags[VERIFIED_TAG])}" if verified else ""),
@@ -294,8 +317,15 @@ def check_retraining(sources: Sources) -> Finding:
 
 def check_alerts(sources: Sources) -> Finding:
     url = alert_webhook_url()
+    if not url and not sources.tasks_environment:
+        raise SourceMissing(
+            "KAIZEN_ALERT_WEBHOOK_URL is not set in this shell, which may not be Airflow's environment: "
+            "the maturity_report DAG checks it where alerts are sent"
+        )
     if not url:
-        return _finding("alerts", False, ["KAIZEN_ALERT_WEBHOOK_URL is not set here: alerts reach the task log only"])
+        return _finding(
+            "alerts", False, ["KAIZEN_ALERT_WEBHOOK_URL is not set for Airflow's tasks: alerts reach the log only"]
+        )
     parts = urlsplit(url)
     # The host only: a webhook's URL is its password.
     evidence = [

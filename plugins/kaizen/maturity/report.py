@@ -47,10 +47,9 @@ def table(assessment: Assessment) -> str:
 
 
 def _steps(assessment: Assessment) -> list[str]:
-    if not assessment.complete:
-        return []
-    steps = assessment.next_steps()
-    return [f"{i}. {c.title}: {c.step}" for i, c in enumerate(steps, 1)] or ["none: every criterion holds"]
+    """The next steps, numbered (an assessment of every criterion only)."""
+    steps = [f"{c.title}: {c.step}" for c in assessment.next_steps()] or ["none: every criterion holds"]
+    return [f"{i}. {step}" for i, step in enumerate(steps, 1)]
 
 
 def markdown(assessment: Assessment) -> str:
@@ -96,14 +95,16 @@ def html_page(assessment: Assessment) -> str:
             f"<td>{e(levels(criterion.id))}</td><td>{'<br>'.join(e(line) for line in finding.evidence)}{links}</td>"
             f"<td><code>{e(criterion.recheck)}</code></td></tr>"
         )
-    steps = "".join(f"<li>{e(line.split('. ', 1)[1])}</li>" for line in _steps(assessment) if ". " in line)
+    steps = (
+        "".join(f"<li>{e(line.split('. ', 1)[1])}</li>" for line in _steps(assessment)) if assessment.complete else ""
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>MLOps maturity</title><style>{STYLE}</style>"
         f"</head><body><h1>MLOps maturity of {e(assessment.platform['model'])}</h1>"
         f"<p>Assessed {assessment.assessed_at:%Y-%m-%d %H:%M} UTC.</p>"
         f"<ul>{''.join(f'<li><b>{e(line)}</b></li>' for line in stages(assessment))}</ul>"
         "<table><tr><th></th><th>Criterion</th><th>Levels</th><th>Evidence</th><th>Check again</th></tr>"
-        f"{''.join(rows)}</table><h2>Next steps</h2><ol>{steps}</ol>"
+        f"{''.join(rows)}</table>{f'<h2>Next steps</h2><ol>{steps}</ol>' if steps else ''}"
         f"<p>{e(LEGEND)}</p>"
         "</body></html>"
     )

@@ -19,7 +19,10 @@ FILES = {"markdown": "maturity.md", "html": "maturity.html", "json": "maturity.j
 
 
 def log_assessment(settings: Settings, assessment: Assessment) -> str:
-    """Log ``assessment`` as a new run; its id."""
+    """Log ``assessment`` as a new run; its id. Only a whole one: a partial assessment's stages
+    would put false zeros in the trend."""
+    if not assessment.complete:
+        raise ValueError("only an assessment of every criterion is logged")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=f"maturity-{assessment.assessed_at:%Y-%m-%d}") as run:
@@ -41,7 +44,7 @@ def weekly_report(settings: Settings) -> dict:
     from kaizen.maturity import sources
     from kaizen.maturity.assessment import assess
 
-    assessment = assess(sources(settings))
+    assessment = assess(sources(settings, in_task=True))
     run_id = log_assessment(settings, assessment)
     stages = {f.key: assessment.stage(f) for f in FRAMEWORKS}
     steps = assessment.next_steps(1)

@@ -25,6 +25,7 @@ from kaizen import alerts, database, lake
 from kaizen.config import Settings
 from kaizen.monitoring import drift, online_quality, report, retraining, store
 from kaizen.monitoring.retraining import RetrainDecision
+from kaizen.training.tracking import WINDOW_TAG
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def training_window(settings: Settings, version: str) -> pd.Timestamp | None:
     ``kaizen.window.test_start`` tag); the test days were held out, not learnt from."""
     client = MlflowClient(settings.mlflow_tracking_uri)
     run_id = client.get_model_version(settings.model_name, version).run_id
-    end = client.get_run(run_id).data.tags.get("kaizen.window.test_start")
+    end = client.get_run(run_id).data.tags.get(f"{WINDOW_TAG}test_start")
     return pd.Timestamp(end) if end else None
 
 

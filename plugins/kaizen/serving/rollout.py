@@ -40,6 +40,7 @@ SMOKE_REQUESTS = 50
 VERIFIED_TAG = "kaizen.deploy.verified"
 FAILED_TAG = "kaizen.deploy.failed"
 ROLLED_BACK_TO = "kaizen.deploy.rolled_back_to"
+KIND_TAG = "kaizen.deploy.kind"  # an operator's deploy: redeploy, rollback or manual
 CONVERGED_ANSWERS = 10  # consecutive answers from the new version: every worker has loaded it
 
 
@@ -137,12 +138,10 @@ def _roll_back(settings: Settings, failed: str, previous: str | None, reason: st
     except AliasMoved as moved:
         return f"version {failed} failed verification: {reason}. Not rolled back: {moved}"
     log.error("version %s failed verification (%s); @%s back on version %s", failed, reason, CHAMPION_ALIAS, previous)
-    MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
-        settings.model_name, failed, ROLLED_BACK_TO, previous
-    )
     try:
         ModelServerClient(settings.model_server_url).wait_for_version(previous, timeout_s=settings.deploy_timeout_s)
         restored = f"the model server serves version {previous} again"
+        _record_rollback(settings, failed, previous)
     except ModelServerError as again:
         restored = f"but the model server did not return to it: {again}"
     message = (
@@ -151,6 +150,17 @@ def _roll_back(settings: Settings, failed: str, previous: str | None, reason: st
     )
     alerts.send("rollback", message, {"version": failed, "restored": previous})
     return message
+
+
+def _record_rollback(settings: Settings, failed: str, previous: str) -> None:
+    """Tag ``failed`` with the version a worked rollback restored (the evidence `kaizen maturity`
+    reads); a registry that does not take it costs the record, never the rollback's alert."""
+    try:
+        MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
+            settings.model_name, failed, ROLLED_BACK_TO, previous
+        )
+    except Exception:  # MLflow's client raises its own and requests' errors
+        log.warning("could not record the rollback of version %s on the registry", failed, exc_info=True)
 
 
 def _kind(target: str, current: str) -> str:
@@ -177,7 +187,7 @@ def deploy(settings: Settings, version: str | None = None, request: DeployReques
     previous = champion.previous_champion(tracking, name, target)
     if request.requested_by:
         audit = {
-            "kaizen.deploy.kind": _kind(target, current),
+            KIND_TAG: _kind(target, current),
             "kaizen.deploy.by": request.requested_by,
             "kaizen.deploy.reason": (request.reason or "").strip()[:4900] or "-",
         }

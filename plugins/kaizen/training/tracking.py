@@ -25,6 +25,7 @@ from kaizen.training.lineage import Lineage
 from kaizen.training.options import TrainOptions
 from kaizen.training.tuning import Choice
 
+WINDOW_TAG = "kaizen.window."  # run tags of the data window: kaizen.window.test_start, .digest, ...
 # MLflow 3's UI opens an experiment by its kind: without this tag it may guess GenAI (traces, prompts).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
@@ -79,7 +80,7 @@ def log_training(
     chosen = choice.note(options.policy.primary)
     mlflow.set_tags(
         {"mlflow.runName": lineage.family}  # named after options.model ("auto") until here
-        | {f"kaizen.window.{key}": str(value) for key, value in lineage.window.as_dict().items()}
+        | {f"{WINDOW_TAG}{key}": str(value) for key, value in lineage.window.as_dict().items()}
         | {"kaizen.feature_service": lineage.feature_service, "kaizen.code_version": lineage.code_version}
         | ({"kaizen.trigger_reason": options.trigger_reason} if options.trigger_reason else {})
         | ({"kaizen.family_choice": f"{lineage.family}: {chosen}"} if chosen else {})
