@@ -88,10 +88,24 @@ def unpack(source: Path, into: Path) -> Path:
         return source
     try:
         with tarfile.open(source, "r:gz") as tar:
-            tar.extractall(into, filter="data")  # no absolute paths, links out or devices
+            _extract(tar, into)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise HandoverRefused(f"{source} is not a readable bundle (a .tar.gz): {exc}") from exc
     return into
+
+
+def _extract(tar: tarfile.TarFile, into: Path) -> None:
+    """Extract plain files and directories that land inside ``into``, nothing else. tarfile's
+    ``data`` filter says the same where the interpreter has it (Python 3.11.4+; Debian
+    bookworm's 3.11.2, in the Airflow image, has not)."""
+    root = into.resolve()
+    for member in tar.getmembers():
+        if not (member.isfile() or member.isdir()) or not (root / member.name).resolve().is_relative_to(root):
+            raise tarfile.TarError(f"{member.name!r} is not a plain file inside the bundle")
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(into, filter="data")
+    else:
+        tar.extractall(into)  # every member checked above
 
 
 def verify(root: Path, expected_sha256: str | None = None) -> Bundle:
