@@ -288,9 +288,9 @@ def test_a_handover_round_trip_and_the_maturity_report_run_in_containers(compose
     experiment = requests.get(
         f"{mlflow}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "kaizen-maturity"}, auth=auth
     ).json()["experiment"]
-    (run,) = requests.post(
-        f"{mlflow}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}, auth=auth
-    ).json()["runs"]
+    # Unpausing the weekly DAG may start its scheduled run too: the newest report is read.
+    search = {"experiment_ids": [experiment["experiment_id"]], "order_by": ["attributes.start_time DESC"]}
+    run = requests.post(f"{mlflow}/api/2.0/mlflow/runs/search", json=search, auth=auth).json()["runs"][0]
     tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
     for criterion in ("gate", "feature_store", "registry", "monitoring"):
         assert tags[f"kaizen.maturity.{criterion}"] == "holds", tags

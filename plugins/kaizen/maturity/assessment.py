@@ -92,7 +92,8 @@ def assess(sources: Sources, only: tuple[str, ...] = ()) -> Assessment:
         try:
             findings.append(CHECKS[criterion.id](sources))
         except Exception as exc:  # Airflow, MLflow, Feast, psycopg2: each source raises its own types
-            log.warning("%s: could not be checked", criterion.id, exc_info=not isinstance(exc, SourceMissing))
+            missing = isinstance(exc, SourceMissing)  # expected where a source is absent: the report says so
+            log.log(logging.INFO if missing else logging.WARNING, "%s: not checked", criterion.id, exc_info=not missing)
             findings.append(Finding(criterion.id, UNKNOWN, (f"could not be checked: {_reason(exc)}",)))
     settings = sources.settings
     platform = {

@@ -148,7 +148,7 @@ def check_ci(sources: Sources) -> Finding:
     if not configured and not (sources.project_dir / ".ci" / "run").exists():
         return _finding("ci", False, ["no CI entry point: .ci/run does not exist"])
     if not record.exists():
-        return _finding("ci", False, [f"no CI run is recorded ({record} is missing)"])
+        return _finding("ci", False, [f"no CI run is recorded ({record if configured else CI_RESULT} is missing)"])
     last = json.loads(record.read_text())
     commit = str(last.get("commit", "?"))
     on = commit[:9]
