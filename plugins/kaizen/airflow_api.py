@@ -41,12 +41,20 @@ class AirflowClient:
             raise AirflowError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content else {}
 
+    def find(self, path: str) -> dict | None:
+        """GET ``path``; None when Airflow answers 404 (no such DAG, run, ...)."""
+        response = self.http.get(f"{self.base}/api/v2{path}", timeout=self.timeout_s)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise AirflowError(f"GET {path}: {response.status_code} {response.text[:500]}")
+        return response.json()
+
     def wait_for_dag(self, dag_id: str, timeout_s: float = 120.0) -> None:
         """Wait until the dag-processor has parsed ``dag_id`` (a new stack needs a few seconds)."""
         deadline = time.monotonic() + timeout_s
         while True:
-            response = self.http.get(f"{self.base}/api/v2/dags/{dag_id}", timeout=self.timeout_s)
-            if response.status_code == 200:
+            if self.find(f"/dags/{dag_id}") is not None:
                 return
             if time.monotonic() > deadline:
                 errors = self.request("GET", "/importErrors").get("import_errors", [])

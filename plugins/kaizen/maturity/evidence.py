@@ -9,6 +9,7 @@ service is not evidence either way.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,9 +77,7 @@ class Sources:
 
     def dag(self, dag_id: str) -> dict | None:
         """The DAG's details, or None when Airflow does not know it."""
-        api = self.api()
-        response = api.http.get(f"{api.base}/api/v2/dags/{dag_id}", timeout=api.timeout_s)
-        return None if response.status_code == 404 else api.request("GET", f"/dags/{dag_id}")
+        return self.api().find(f"/dags/{dag_id}")
 
     def runs(self, dag_id: str, limit: int = 25) -> list[dict]:
         """The DAG's newest runs, newest first."""
@@ -91,6 +90,7 @@ class Sources:
             self._versions = registry.versions(self.settings.model_name, newest=LOOK_BACK_VERSIONS)
         return self._versions
 
+    @functools.cached_property
     def champion(self) -> ModelVersion | None:
         """``@champion``'s version with its tags (None when the alias is not set)."""
         version = champion_version(self.settings.mlflow_tracking_uri, self.settings.model_name)
@@ -203,7 +203,7 @@ def check_feature_store(sources: Sources) -> Finding:
 
     store = feature_store(sources.settings)
     services = {service.name: service for service in store.list_feature_services()}
-    champion = sources.champion()
+    champion = sources.champion
     trained_on = champion.tags.get("kaizen.feature_service", TRAINING_SERVICE) if champion else TRAINING_SERVICE
     evidence = [
         f"Feast project {store.project}: feature services {', '.join(sorted(services)) or 'none'}",
@@ -221,7 +221,7 @@ def check_feature_store(sources: Sources) -> Finding:
 
 
 def check_registry(sources: Sources) -> Finding:
-    champion = sources.champion()
+    champion = sources.champion
     served = ModelServerClient(sources.settings.model_server_url).served_version()
     evidence = [
         f"{sources.settings.model_name}@{CHAMPION_ALIAS} = v{champion.version}" if champion else "no @champion alias",
