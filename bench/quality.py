@@ -4,7 +4,8 @@
 
 - ``rr_hr20_<kind>``, ``rr_mrr20_<kind>``, ``rr_train_s_<kind>``, ``rr_eval_ms_<kind>`` (evaluation
   time per prediction) for every model on the RetailRocket week under session-rec's
-  protocol (1,387 predictions; seen items not excluded), the same for ``champion``, and
+  protocol (1,387 predictions; seen items not excluded; ``vstan_category`` also reads the
+  week's item categories), the same for ``champion`` (``DEFAULT_FAMILY``, VSTAN), and
   ``rr_hr20_ratio_champion_to_popularity`` (the same-run reference: what a shop's default
   list scores);
 - ``rr_hr20_vstan_tuned``, ``rr_mrr20_vstan_tuned``: VSTAN with the parameters a search of
@@ -47,11 +48,13 @@ GOAL_HR20, GOAL_MRR20 = 0.79, 0.55
 
 
 def generated_views(n_events: int, seed: int = 7) -> pd.DataFrame:
-    """View events of a generated shop (Zipf popularity, successor structure, 30 days)."""
-    _, chunks = generate(ShopSpec(events=n_events, seed=seed, days=30))
+    """View events of a generated shop (Zipf popularity, successor structure, 30 days), each
+    with its item's catalogue category (what training reads from Feast)."""
+    catalogue, chunks = generate(ShopSpec(events=n_events, seed=seed, days=30))
     events = pd.concat(list(chunks), ignore_index=True)
     events = events[events["event_type"] == "view"]
-    return events.assign(event_id=np.arange(len(events)))
+    category = events["item_id"].map(catalogue.set_index("item_id")["category_id"])
+    return events.assign(event_id=np.arange(len(events)), category_id=category)
 
 
 def generated_sessions(n_events: int, seed: int = 7) -> Sessions:

@@ -5,20 +5,34 @@ import subprocess
 import sys
 import textwrap
 
+import pandas as pd
 import pytest
 
 from conftest import RETAILROCKET
 from kaizen.datasets import read_retailrocket
-from kaizen.models import DEFAULT_FAMILY, MODELS, SLIST, STAN, VSKNN, VSTAN, Markov, Sessions, load_model
+from kaizen.models import (
+    DEFAULT_FAMILY,
+    MODELS,
+    SLIST,
+    STAN,
+    VSKNN,
+    VSTAN,
+    CategoryVSTAN,
+    Markov,
+    Sessions,
+    load_model,
+)
+from kaizen.training.dataset import drop_short, with_categories
 from kaizen.training.evaluation import evaluate
 from kaizen.training.protocol import n_predictions, session_rec_split
 
 DAY = 86400
-KINDS = ["popularity", "sr", "markov", "vsknn", "stan", "vstan", "slist"]
+KINDS = ["popularity", "sr", "markov", "vsknn", "stan", "vstan", "slist", "vstan_category"]
 
 
-def sessions_of(*sessions, ends=None):
-    """Sessions from item lists; session s's events are 10 s apart and end at ``ends[s]``."""
+def sessions_of(*sessions, ends=None, categories=None):
+    """Sessions from item lists; session s's events are 10 s apart and end at ``ends[s]``;
+    ``categories`` maps items to their category."""
     ids, items, times = [], [], []
     for s, session in enumerate(sessions):
         end = ends[s] if ends is not None else 1000 * (s + 1)
@@ -26,7 +40,8 @@ def sessions_of(*sessions, ends=None):
             ids.append(s)
             items.append(item)
             times.append(end - 10 * (len(session) - 1 - position))
-    return Sessions.from_events(ids, items, times)
+    named = None if categories is None else [categories.get(item, "") for item in items]
+    return Sessions.from_events(ids, items, times, categories=named)
 
 
 def scores_by_item(model, prefix):
@@ -168,6 +183,34 @@ def test_slist_degenerate_inputs_fall_back_to_popularity():
     assert SLIST().fit(sessions_of()).recommend(["a"]) == [], "nothing trained, nothing known"
 
 
+# -- VSTAN with a category prior ----------------------------------------------------------
+
+SHELVES = {"a": "tea", "b": "tea", "t": "tea", "u": "tea", "c": "cups", "x": "toys"}
+SHOP = (["a", "b"], ["t", "u"], ["x", "x", "x", "c"])  # "x" is the most viewed item
+
+
+def test_the_category_prior_fills_the_list_from_the_sessions_categories():
+    plain = VSTAN().fit(sessions_of(*SHOP))
+    model = CategoryVSTAN(category_weight=0.1, category_decay=1.0, category_popularity=0.0)
+    model.fit(sessions_of(*SHOP, categories=SHELVES))
+    assert [i for i, _ in plain.recommend(["a"], k=3)][2] == "x", "VSTAN fills its list with popularity"
+    ranked = [i for i, _ in model.recommend(["a"], k=5)]
+    assert set(ranked[:2]) == {"a", "b"}, "neighbourhood scores come first"
+    assert set(ranked[2:4]) == {"t", "u"} and ranked[4] == "x", "then the category the session browses"
+    after_toy = scores_by_item(model, ["x"])
+    assert after_toy["t"] == after_toy["b"] == 0.0 < after_toy["x"], "no prior for other categories"
+    blind = CategoryVSTAN().fit(sessions_of(*SHOP))
+    assert blind.recommend(["a"], k=6) == plain.recommend(["a"], k=6), "no category known: VSTAN"
+
+
+def test_sessions_carry_each_items_category_through_filters():
+    sessions = sessions_of(["a", "b"], ["c"], categories={"a": "tea", "b": "tea"})
+    assert dict(zip(sessions.vocabulary, sessions.categories, strict=True)) == {"a": "tea", "b": "tea", "c": ""}
+    assert drop_short(sessions).categories.tolist() == sessions.categories.tolist()
+    renamed = with_categories(sessions, pd.Series({"c": "cups", "zz": "other"}))
+    assert renamed.categories.tolist() == ["", "", "cups"]
+
+
 # -- artifacts ---------------------------------------------------------------------------
 
 
@@ -232,3 +275,5 @@ def test_models_rank_as_in_the_literature(split):
     assert stan[0] >= 0.765 and stan[1] >= 0.530
     slist = score("slist")  # Choi et al. 2021: rivals VSTAN (.774/.538 here) on HR, a little below on MRR
     assert slist[0] >= 0.77 and slist[1] >= 0.52
+    hybrid = score("vstan_category")  # the catalogue's categories fill what the neighbours leave empty
+    assert hybrid[0] >= 0.83 and hybrid[1] >= 0.545

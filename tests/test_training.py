@@ -23,7 +23,7 @@ from kaizen.features.repo_config import feature_store
 from kaizen.ingest import source
 from kaizen.models import Sessions
 from kaizen.registry.gate import GatePolicy, decide, force
-from kaizen.training import report, tracking
+from kaizen.training import champion_gate, report, tracking
 from kaizen.training.dataset import time_split
 from kaizen.training.lineage import Lineage, TrainingWindow
 from kaizen.training.options import TrainOptions, options_from_params
@@ -107,6 +107,35 @@ def test_gate_refuses_a_worse_model_and_promotes_a_better_one(stack, rr_events, 
         a.path for a in client.list_artifacts(better["run_id"], "plots")
     }
     assert {"model_card.md", "plots/hit_rate_at_k.png", "plots/coverage_and_popularity.png"} <= artifacts
+
+
+@pytest.mark.stack
+def test_categories_come_from_the_catalogue_as_it_stood_at_the_split(stack, rr_events, fresh_db, tmp_path):
+    """vstan_category learns each item's category from Feast's item_catalog, point-in-time at the
+    split (the lake's events carry none), on the validation window as on the training window;
+    a re-categorisation after the split stays out."""
+    lake_dir = tmp_path / "lake"
+    write_lake(lake_dir, rr_events)
+    start, end = rr_events["occurred_at"].min(), rr_events["occurred_at"].max()
+    catalogue = rr_events.drop_duplicates("item_id")[["item_id", "category_id"]].assign(
+        price=1.0, available=True, updated_at=start - pd.Timedelta(days=1)
+    )
+    lake.write_catalog(catalogue, lake_dir, start.date())
+    lake.write_catalog(catalogue.assign(category_id="moved", updated_at=end), lake_dir, end.date())
+    base = dataclasses.replace(stack, model_name="category-test", experiment="category-test")
+    settings = with_features(base, lake_dir, fresh_db, tmp_path / "home")
+
+    result = train_recommender(settings, TrainOptions(model="auto"))
+    validation = MlflowClient(stack.mlflow_tracking_uri).get_run(result["run_id"]).data.metrics
+    assert validation["val_vstan_category_mrr_20"] > validation["val_vstan_mrr_20"], (
+        "the validation window has them too"
+    )
+    model = champion_gate.load_version(settings, result["version"])
+    assert model.kind == "vstan_category", "the data chose the family"
+    truth = catalogue.set_index("item_id")["category_id"].reindex(model.vocabulary)
+    assert (model.item_category >= 0).all(), "every trained item's category is known"
+    pairs = pd.DataFrame({"code": model.item_category, "truth": truth.to_numpy()}).drop_duplicates()
+    assert len(pairs) == pairs["code"].nunique() == pairs["truth"].nunique() > 100, "the catalogue's categories"
 
 
 @pytest.mark.stack

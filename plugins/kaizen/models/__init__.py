@@ -13,11 +13,14 @@ from kaizen.models.slist import SLIST
 from kaizen.models.stan import STAN
 from kaizen.models.vsknn import VSKNN
 from kaizen.models.vstan import VSTAN
+from kaizen.models.vstan_category import CategoryVSTAN
 
 MODELS = Recommender.registry
-DEFAULT_FAMILY = "vstan"  # the family of the RetailRocket benchmark's champion (bench/results/quality.json)
+# What a pinned run (the CLI, the drift scenario) fits: the strongest family that needs clicks alone.
+DEFAULT_FAMILY = "vstan"
 AUTO_FAMILY = "auto"  # "let the validation window choose among CANDIDATE_FAMILIES" (kaizen.training.tuning)
-CANDIDATE_FAMILIES = ("vstan", "slist", "sr", "markov")  # the literature's strongest, and the cheap rules
+# The literature's strongest, VSTAN with the catalogue's categories, and the cheap rules.
+CANDIDATE_FAMILIES = ("vstan_category", "vstan", "slist", "sr", "markov")
 
 __all__ = [
     "AUTO_FAMILY",
@@ -28,6 +31,7 @@ __all__ = [
     "STAN",
     "VSKNN",
     "VSTAN",
+    "CategoryVSTAN",
     "Markov",
     "Popularity",
     "Recommender",

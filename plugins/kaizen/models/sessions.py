@@ -13,13 +13,15 @@ class Sessions:
     """Click sequences in CSR layout.
 
     ``items[offsets[s]:offsets[s + 1]]`` are session ``s``'s item indices into
-    ``vocabulary`` in time order, with ``times`` (unix seconds) alongside.
+    ``vocabulary`` in time order, with ``times`` (unix seconds) alongside. ``categories``,
+    when the events named them, is each vocabulary item's category ("" where unknown).
     """
 
     vocabulary: np.ndarray  # item ids as strings, index = item index
     offsets: np.ndarray  # int64, len = n_sessions + 1
     items: np.ndarray  # int32 item indices
     times: np.ndarray  # int64 unix seconds
+    categories: np.ndarray | None = None  # str per vocabulary item
 
     @property
     def n_sessions(self) -> int:
@@ -48,11 +50,14 @@ class Sessions:
             return cls(data["vocabulary"], data["offsets"], data["items"], data["times"])
 
     @classmethod
-    def from_events(cls, session_ids, item_ids, times, vocabulary: np.ndarray | None = None) -> Sessions:
+    def from_events(
+        cls, session_ids, item_ids, times, vocabulary: np.ndarray | None = None, categories=None
+    ) -> Sessions:
         """Group events into sessions ordered by their first event, events by time.
 
         With a ``vocabulary`` (a trained model's), events of unknown items are dropped:
-        the evaluation protocol's "test items must appear in training".
+        the evaluation protocol's "test items must appear in training". ``categories``
+        (str per event, "" where unknown) become each item's category.
         """
         session_ids = np.asarray(session_ids)
         item_ids = np.asarray(item_ids).astype(str)
@@ -66,6 +71,7 @@ class Sessions:
             known = np.zeros(len(item_ids), bool)
             known[in_range] = vocabulary[order[pos[in_range]]] == item_ids[in_range]
             session_ids, times, item_index = session_ids[known], times[known], order[pos[known]]
+            categories = None if categories is None else np.asarray(categories)[known]
         _, session_index = np.unique(session_ids, return_inverse=True)
         # Sort events by (session start, session, time): stable, so ties keep input order.
         starts = np.full(session_index.max() + 1 if len(session_index) else 0, np.iinfo(np.int64).max)
@@ -79,4 +85,14 @@ class Sessions:
             offsets=offsets,
             items=item_index[order].astype(np.int32),
             times=times[order],
+            categories=None if categories is None else item_categories(len(vocabulary), item_index, categories),
         )
+
+
+def item_categories(n_items: int, item_index: np.ndarray, categories) -> np.ndarray:
+    """Each item's category from its events' (the last one named wins), "" where none is."""
+    categories = np.asarray(categories).astype(str)
+    named = categories != ""
+    per_item = np.full(n_items, "", dtype=categories.dtype if len(categories) else "<U1")
+    per_item[item_index[named]] = categories[named]
+    return per_item

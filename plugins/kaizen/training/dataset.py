@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +61,8 @@ def sample(sessions: Sessions, max_sessions: int | None, seed: int = 0) -> Sessi
     keep = np.sort(np.random.default_rng(seed).choice(sessions.n_sessions, size=max_sessions, replace=False))
     lengths = np.diff(sessions.offsets)[keep]
     events = ranges(sessions.offsets[keep], lengths)
-    return Sessions(
-        vocabulary=sessions.vocabulary,
+    return replace(
+        sessions,
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         items=sessions.items[events],
         times=sessions.times[events],
@@ -70,8 +70,20 @@ def sample(sessions: Sessions, max_sessions: int | None, seed: int = 0) -> Sessi
 
 
 def sessions_of(events: pd.DataFrame, vocabulary: np.ndarray | None = None) -> Sessions:
+    """Sessions of the events, with each item's category when the events carry ``category_id``."""
     seconds = (events["occurred_at"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-    return Sessions.from_events(events["session_id"], events["item_id"], seconds, vocabulary=vocabulary)
+    categories = None
+    if "category_id" in events.columns and events["category_id"].notna().any():
+        categories = events["category_id"].fillna("").astype(str).to_numpy()
+    return Sessions.from_events(
+        events["session_id"], events["item_id"], seconds, vocabulary=vocabulary, categories=categories
+    )
+
+
+def with_categories(sessions: Sessions, categories: pd.Series) -> Sessions:
+    """``sessions`` with each item's category from ``categories`` (item id -> category id)."""
+    named = categories.dropna().astype(str)
+    return replace(sessions, categories=named.reindex(sessions.vocabulary).fillna("").to_numpy(dtype=str))
 
 
 def common_test(test: Sessions, vocabulary_a: np.ndarray, vocabulary_b: np.ndarray) -> tuple[Sessions, Sessions]:
@@ -90,8 +102,8 @@ def drop_short(sessions: Sessions, min_length: int = 2) -> Sessions:
     lengths = np.diff(sessions.offsets)
     keep = np.repeat(lengths >= min_length, lengths)
     kept_lengths = lengths[lengths >= min_length]
-    return Sessions(
-        vocabulary=sessions.vocabulary,
+    return replace(
+        sessions,
         offsets=np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64),
         items=sessions.items[keep],
         times=sessions.times[keep],

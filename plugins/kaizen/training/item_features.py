@@ -21,6 +21,7 @@ from kaizen.features.training_sets import training_set
 
 TRAINING_SERVICE = "recommender_v1"
 POPULARITY = "item_activity__views_7d"
+CATEGORY = "item_catalog__category_id"
 
 
 def item_features(settings: Settings, item_ids: np.ndarray, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -43,3 +44,9 @@ def recent_popularity(features: pd.DataFrame, vocabulary: np.ndarray, counts: np
     views = features.set_index("item_id")[POPULARITY].reindex(vocabulary.astype(str))
     views = pd.to_numeric(views, errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
     return views + counts / (counts.max(initial=0.0) + 1.0)
+
+
+def item_categories(features: pd.DataFrame) -> pd.Series:
+    """Each item's category as the catalogue named it at the split (item id -> category id):
+    what the category-aware families learn with."""
+    return features.set_index("item_id")[CATEGORY].dropna().astype(str)

@@ -9,7 +9,7 @@ promotes it or keeps it as ``@challenger``. ``train_recommender`` runs both in o
 The registered model is exactly the one evaluated (fitted on the training window), so its
 metrics are honest and the gate compares like with like: the champion's registered model
 is scored on the same test window. Freshness cost: the last ``test_days`` are not trained on.
-Item popularity comes from the Feast feature service, point-in-time at the split
+Item popularity and category come from the Feast feature service, point-in-time at the split
 (``item_features``; tuning trials keep training counts: they only compare parameters); the
 item-feature table is the run's dataset input and the service's name is recorded on the
 run and on the model version.
@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
 
 from kaizen.config import Settings
 from kaizen.errors import AlreadyRegistered, ChallengerKept, UpstreamMissing
 from kaizen.models import AUTO_FAMILY, MODELS, Recommender, Sessions
 from kaizen.registry import gate
 from kaizen.training import champion_gate, tracking
-from kaizen.training.dataset import read_window, time_split
+from kaizen.training.dataset import read_window, time_split, with_categories
 from kaizen.training.evaluation import evaluate
-from kaizen.training.item_features import TRAINING_SERVICE, item_features, recent_popularity
+from kaizen.training.item_features import TRAINING_SERVICE, item_categories, item_features, recent_popularity
 from kaizen.training.lineage import Lineage, TrainingWindow
 from kaizen.training.options import TrainOptions, training_key
 from kaizen.training.tuning import Choice, choose, validation_split
@@ -133,6 +135,7 @@ def train(settings: Settings, options: TrainOptions) -> Candidate:
         )
     # Before any run starts: without registered features there is nothing to train with.
     features = item_features(settings, split.train.vocabulary, split.test_start)
+    split = replace(split, train=with_categories(split.train, item_categories(features)))
     code = code_version(settings.code_version)
     key = training_key(options, split.digest, code)
     same = None if options.force_promote else tracking.same_as_newest(settings, key)
@@ -193,6 +196,9 @@ def choose_model(settings: Settings, options: TrainOptions, events, split) -> Ch
     if options.model != AUTO_FAMILY and not tune:
         return Choice(options.model, dict(options.params))
     validation = validation_split(events, split.test_start, options.test_days, settings.eval_max_sessions)
+    if split.train.categories is not None:  # the validation window's items are training items
+        catalogue = pd.Series(split.train.categories, index=split.train.vocabulary)
+        validation = replace(validation, train=with_categories(validation.train, catalogue))
     if validation.test.n_sessions == 0:
         raise UpstreamMissing(
             f"no validation session in the {options.test_days} days before the test window: "

@@ -26,6 +26,14 @@ from kaizen.training.evaluation import evaluate_with_ranks, per_prediction
 
 log = logging.getLogger(__name__)
 
+VSTAN_SPACE: dict[str, BaseDistribution] = {
+    "k": IntDistribution(50, 500, log=True),
+    "lambda_spw": FloatDistribution(0.5, 16, log=True),
+    "lambda_snh": FloatDistribution(2, 100, log=True),
+    "lambda_inh": FloatDistribution(0.5, 16, log=True),
+    "lambda_ipw": FloatDistribution(0.5, 16, log=True),
+    "similarity": CategoricalDistribution(["cosine", "vec"]),
+}
 SEARCH_SPACES: dict[str, dict[str, BaseDistribution]] = {
     "popularity": {},
     "markov": {},
@@ -37,13 +45,12 @@ SEARCH_SPACES: dict[str, dict[str, BaseDistribution]] = {
         "lambda_snh": FloatDistribution(2, 100, log=True),
         "lambda_inh": FloatDistribution(0.5, 16, log=True),
     },
-    "vstan": {
-        "k": IntDistribution(50, 500, log=True),
-        "lambda_spw": FloatDistribution(0.5, 16, log=True),
-        "lambda_snh": FloatDistribution(2, 100, log=True),
-        "lambda_inh": FloatDistribution(0.5, 16, log=True),
-        "lambda_ipw": FloatDistribution(0.5, 16, log=True),
-        "similarity": CategoricalDistribution(["cosine", "vec"]),
+    "vstan": VSTAN_SPACE,
+    "vstan_category": {
+        **VSTAN_SPACE,
+        "category_weight": FloatDistribution(0.003, 0.3, log=True),
+        "category_decay": FloatDistribution(0.5, 8, log=True),
+        "category_popularity": FloatDistribution(0.0, 1.0),
     },
     "slist": {
         "alpha": FloatDistribution(0.0, 1.0),
