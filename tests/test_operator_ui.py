@@ -213,7 +213,7 @@ def test_mlflow_shows_the_models_aliases_and_named_runs(day):
     # MLflow's UI opens in GenAI mode unless told (per browser, or by this URL parameter).
     experiment = registry.get_experiment_by_name(stack.experiment).experiment_id
     page.goto(f"{stack.mlflow_tracking_uri}/#/experiments/{experiment}?workflowType=machine_learning")
-    page.get_by_text(re.compile(rf"^[a-z]+-v{day['forced']}-forced$")).wait_for()  # family-version-verdict
+    page.get_by_text(re.compile(rf"^[a-z_]+-v{day['forced']}-forced$")).wait_for()  # family-version-verdict
     shot(page, "11-mlflow-runs")
     # The run holds the version's lineage: params, the data window and digest, the feature
     # service, the code version, plots and the model card.
