@@ -47,24 +47,27 @@ class CategoryVSTAN(VSTAN):
             **params,
         )
         self.item_category = np.zeros(0, dtype=np.int32)
-        self._within: tuple[np.ndarray, np.ndarray] | None = None  # (popularity it was computed from, values)
+        # Derived from item_category and popularity on first use (after fit, after load, and
+        # again when training swaps in the feature store's popularity): the category slots
+        # (the last one serves UNKNOWN) and each item's within-category popularity factor.
+        self._derived: tuple[np.ndarray, int, np.ndarray] | None = None
 
     def _fit(self, sessions: Sessions) -> None:
         super()._fit(sessions)
         self.item_category = category_codes(sessions)
-        self._within = None
+        self._derived = None
 
-    def within_category(self) -> np.ndarray:
-        """Each item's popularity relative to its category's most popular item, raised to
-        ``category_popularity``; recomputed when training swaps in the feature store's popularity."""
-        if self._within is None or self._within[0] is not self.popularity:
+    def within_category(self) -> tuple[int, np.ndarray]:
+        """The number of category slots, and each item's popularity relative to its category's
+        most popular item, raised to ``category_popularity``."""
+        if self._derived is None or self._derived[0] is not self.popularity:
             codes = self.item_category
             known = codes != UNKNOWN
-            top = np.zeros(codes.max(initial=UNKNOWN) + 2)  # the last slot serves UNKNOWN
+            top = np.zeros(codes.max(initial=UNKNOWN) + 2)
             np.maximum.at(top, codes[known], self.popularity[known])
             relative = np.where(known, self.popularity / np.maximum(top[codes], 1e-12), 0.0)
-            self._within = (self.popularity, relative ** self.params["category_popularity"])
-        return self._within[1]
+            self._derived = (self.popularity, len(top), relative ** self.params["category_popularity"])
+        return self._derived[1], self._derived[2]
 
     def scores(self, prefix: np.ndarray) -> np.ndarray:
         scores = super().scores(prefix)
@@ -73,11 +76,11 @@ class CategoryVSTAN(VSTAN):
         known = codes != UNKNOWN
         if not weight or not known.any():
             return scores
+        slots, within = self.within_category()
         positions = np.arange(len(prefix))[known]
         recency = np.exp((positions - len(prefix) + 1) / self.params["category_decay"])
-        interest = np.bincount(codes[known], weights=recency, minlength=self.item_category.max() + 2)
-        interest[-1] = 0.0  # UNKNOWN indexes the last slot
-        return scores + weight * (interest / interest.max())[self.item_category] * self.within_category()
+        interest = np.bincount(codes[known], weights=recency, minlength=slots)  # UNKNOWN's slot stays 0
+        return scores + weight * (interest / interest.max())[self.item_category] * within
 
 
 def category_codes(sessions: Sessions) -> np.ndarray:
