@@ -85,11 +85,11 @@ class Sessions:
             offsets=offsets,
             items=item_index[order].astype(np.int32),
             times=times[order],
-            categories=None if categories is None else item_categories(len(vocabulary), item_index, categories),
+            categories=None if categories is None else _per_item(len(vocabulary), item_index, categories),
         )
 
 
-def item_categories(n_items: int, item_index: np.ndarray, categories) -> np.ndarray:
+def _per_item(n_items: int, item_index: np.ndarray, categories) -> np.ndarray:
     """Each item's category from its events' (the last one named wins), "" where none is."""
     categories = np.asarray(categories).astype(str)
     named = categories != ""

@@ -135,7 +135,8 @@ def train(settings: Settings, options: TrainOptions) -> Candidate:
         )
     # Before any run starts: without registered features there is nothing to train with.
     features = item_features(settings, split.train.vocabulary, split.test_start)
-    split = replace(split, train=with_categories(split.train, item_categories(features)))
+    categories = item_categories(features)
+    split = replace(split, train=with_categories(split.train, categories))
     code = code_version(settings.code_version)
     key = training_key(options, split.digest, code)
     same = None if options.force_promote else tracking.same_as_newest(settings, key)
@@ -147,7 +148,7 @@ def train(settings: Settings, options: TrainOptions) -> Candidate:
         )
 
     with tracking.training_run(settings, options.model) as run_id:
-        choice = choose_model(settings, options, events, split)
+        choice = choose_model(settings, options, events, split, categories)
         started = time.perf_counter()
         model = MODELS[choice.family](**choice.params).fit(split.train)
         fit_s = time.perf_counter() - started
@@ -178,11 +179,14 @@ def gate_candidate(settings: Settings, options: TrainOptions, candidate: Candida
     return GateResult(candidate.run_id, candidate.version, outcome.decision, candidate.metrics)
 
 
-def choose_model(settings: Settings, options: TrainOptions, events, split) -> Choice:
+def choose_model(
+    settings: Settings, options: TrainOptions, events, split, categories: pd.Series | None = None
+) -> Choice:
     """The family and parameters to fit: the options' own, or the validation window's choice when
     the family is "auto" or a search is asked for (no trial sees the test window). ``tune`` None
     (the nightly default) searches when the data changed enough: monitoring started the run, or
-    the last search is ``retune_days`` old; else that search's choice is reused."""
+    the last search is ``retune_days`` old; else that search's choice is reused. ``categories``
+    (item id -> category id, as training has them) go to the validation window's models too."""
     tune = options.tune
     if tune is None:
         previous = tracking.last_search(settings)
@@ -196,9 +200,8 @@ def choose_model(settings: Settings, options: TrainOptions, events, split) -> Ch
     if options.model != AUTO_FAMILY and not tune:
         return Choice(options.model, dict(options.params))
     validation = validation_split(events, split.test_start, options.test_days, settings.eval_max_sessions)
-    if split.train.categories is not None:  # the validation window's items are training items
-        catalogue = pd.Series(split.train.categories, index=split.train.vocabulary)
-        validation = replace(validation, train=with_categories(validation.train, catalogue))
+    if categories is not None:  # the catalogue as training has it (item id -> category id)
+        validation = replace(validation, train=with_categories(validation.train, categories))
     if validation.test.n_sessions == 0:
         raise UpstreamMissing(
             f"no validation session in the {options.test_days} days before the test window: "
