@@ -17,8 +17,8 @@ from kaizen.config import CHAMPION_ALIAS, HANDOVER_EXPERIMENT, Settings
 from kaizen.errors import HandoverRefused, UpstreamMissing
 from kaizen.handover import bundle
 from kaizen.handover.intake import MANIFEST_TAG, TAG, incoming, newest_bundle
+from kaizen.registry import tags
 from kaizen.registry.champion import CHALLENGER_ALIAS, champion_version
-from kaizen.registry.gate import DECISION_TAG
 from kaizen.serving.client import ModelServerClient
 from kaizen.serving.rollout import deploy
 from kaizen.stack.demo import airflow_client, run_dag
@@ -187,7 +187,7 @@ def test_an_import_is_registered_with_its_origin_in_another_experiment_and_gated
 
     client = MlflowClient(stack.mlflow_tracking_uri)
     imported = client.get_model_version(stack.model_name, version)
-    assert imported.tags[DECISION_TAG] == "refused" and imported.tags["kaizen.gate.compared_with"] == champion
+    assert imported.tags[tags.DECISION] == "refused" and imported.tags["kaizen.gate.compared_with"] == champion
     assert imported.tags[f"{TAG}producer"] == "lab@university"
     manifest = bundle.open_bundle(exported, tmp_path).digest
     assert imported.tags[MANIFEST_TAG] == manifest

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from kaizen.config import CHAMPION_ALIAS, Settings
 from kaizen.errors import AliasMoved, RegistryError, RolloutError
-from kaizen.registry import champion, gate, retention
+from kaizen.registry import champion, gate, retention, tags
 from kaizen.serving import rollout
 
 NAME = "registry-test"
@@ -83,7 +83,7 @@ def test_a_promotion_judged_against_an_old_champion_changes_nothing(registry):
         gate.apply(uri, NAME, "3", second)
     now = client.get_model_version_by_alias(NAME, CHAMPION_ALIAS)
     assert str(now.version) == "2"
-    assert now.tags[champion.PREVIOUS_CHAMPION] == now.tags["kaizen.gate.compared_with"] == "1"
+    assert now.tags[tags.PREVIOUS_CHAMPION] == now.tags["kaizen.gate.compared_with"] == "1"
     stale = client.get_model_version(NAME, "3").tags
     assert stale["kaizen.gate.decision"] == "stale" and "is v2, not v1" in stale["kaizen.gate.reason"]
 
@@ -108,8 +108,8 @@ def test_any_error_during_verification_rolls_back(registry, tmp_path, monkeypatc
     assert str(client.get_model_version_by_alias(NAME, CHAMPION_ALIAS).version) == "1"
     failed = client.get_model_version(NAME, "2").tags
     # The alias went back, but no model server confirmed it: not recorded as a rollback that worked.
-    assert "KeyError" in failed[rollout.FAILED_TAG] and rollout.ROLLED_BACK_TO not in failed
-    assert champion.PREVIOUS_CHAMPION not in client.get_model_version(NAME, "1").tags
+    assert "KeyError" in failed[tags.FAILED] and tags.ROLLED_BACK_TO not in failed
+    assert tags.PREVIOUS_CHAMPION not in client.get_model_version(NAME, "1").tags
 
 
 def test_a_rollback_never_undoes_a_promotion_made_meanwhile(registry, tmp_path, monkeypatch):
@@ -128,7 +128,7 @@ def test_a_rollback_never_undoes_a_promotion_made_meanwhile(registry, tmp_path, 
 def test_retention_deletes_only_old_refused_versions_no_alias_names(registry):
     uri, client = registry
     for version in ("2", "3"):
-        client.set_model_version_tag(NAME, version, gate.DECISION_TAG, "refused")
+        client.set_model_version_tag(NAME, version, tags.DECISION, "refused")
     champion.keep_as_challenger(uri, NAME, "3")  # still @challenger: kept whatever its age
     created = max(int(client.get_model_version(NAME, v).creation_timestamp) for v in ("1", "2", "3"))
     day_ms = 86_400_000
@@ -173,4 +173,4 @@ def test_a_registry_error_during_the_gate_fails_it_and_moves_nothing(registry, t
     with pytest.raises(RegistryError, match="could not read"):
         gate_candidate(stack_settings(tmp_path, uri), TrainOptions(model="markov"), candidate)
     assert champion.champion_version(uri, NAME) == "1"
-    assert gate.DECISION_TAG not in client.get_model_version(NAME, "2").tags
+    assert tags.DECISION not in client.get_model_version(NAME, "2").tags

@@ -12,9 +12,10 @@ from mlflow import MlflowClient
 
 from kaizen.config import CHAMPION_ALIAS
 from kaizen.models import Recommender
+from kaizen.registry import tags
 from kaizen.registry.champion import register
 from kaizen.registry.pyfunc import log_recommender
-from kaizen.serving.rollout import FAILED_TAG, ROLLED_BACK_TO, deploy
+from kaizen.serving.rollout import deploy
 from kaizen.stack.demo import airflow_client
 from kaizen.training.options import TrainOptions
 from kaizen.training.train import train_recommender
@@ -109,7 +110,7 @@ def test_broken_version_is_rolled_back_and_the_dag_fails_with_the_reason(stack, 
     assert registry.get_model_version_by_alias(stack.model_name, CHAMPION_ALIAS).version == served
     failed = registry.get_model_version(stack.model_name, broken).tags
     assert (
-        "still serves" in failed[FAILED_TAG] and failed[ROLLED_BACK_TO] == served
+        "still serves" in failed[tags.FAILED] and failed[tags.ROLLED_BACK_TO] == served
     )  # the evidence of a worked rollback
     # Both alerts reached the webhook: the rollback, and the run's failure.
     rollback = alert_receiver.wait_for("rollback", lambda details: details["version"] == broken)

@@ -23,11 +23,10 @@ from mlflow import MlflowClient
 from kaizen.airflow_api import AirflowClient
 from kaizen.config import CHAMPION_ALIAS, PROJECT_DIR, SERVING_FEATURE_SERVICE, Settings, alert_webhook_url
 from kaizen.maturity.criteria import PIPELINE_DAGS
-from kaizen.registry.champion import PREVIOUS_CHAMPION, champion_version
+from kaizen.registry import tags
+from kaizen.registry.champion import champion_version
 from kaizen.registry.client import ModelVersion, RegistryClient
-from kaizen.registry.gate import DECISION_TAG
 from kaizen.serving.client import ModelServerClient
-from kaizen.serving.rollout import KIND_TAG, ROLLED_BACK_TO, VERIFIED_TAG
 from kaizen.version import code_version
 
 HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
@@ -105,7 +104,7 @@ class Sources:
         client = MlflowClient(self.settings.mlflow_tracking_uri)
         experiments = [e.experiment_id for e in client.search_experiments()]
         return client.search_runs(
-            experiments, f"tags.`{DECISION_TAG}` = '{decision}'", max_results=1000, order_by=["start_time DESC"]
+            experiments, f"tags.`{tags.DECISION}` = '{decision}'", max_results=1000, order_by=["start_time DESC"]
         )
 
     def dag_link(self, dag_id: str) -> tuple[str, str]:
@@ -191,8 +190,8 @@ def check_gate(sources: Sources) -> Finding:
     links = [sources.dag_link(dag_id)]
     if refused:
         newest = refused[0]
-        version = newest.data.tags.get("kaizen.model_version", "?")
-        evidence.append(f"last refusal: v{version}: {newest.data.tags.get('kaizen.gate.note', '')}")
+        version = newest.data.tags.get(tags.MODEL_VERSION, "?")
+        evidence.append(f"last refusal: v{version}: {newest.data.tags.get(tags.NOTE, '')}")
         links.append(sources.version_link(version))
     return _finding("gate", task_id in tasks and bool(promoted) and bool(refused), evidence, links)
 
@@ -233,18 +232,18 @@ def check_registry(sources: Sources) -> Finding:
 
 def check_rollouts(sources: Sources) -> Finding:
     versions = sources.versions()
-    verified = [v for v in versions if VERIFIED_TAG in v.tags]
-    rolled_back = [v for v in versions if ROLLED_BACK_TO in v.tags]
-    by_hand = [v for v in verified if v.tags.get(KIND_TAG) == "rollback"]
+    verified = [v for v in versions if tags.VERIFIED in v.tags]
+    rolled_back = [v for v in versions if tags.ROLLED_BACK_TO in v.tags]
+    by_hand = [v for v in verified if v.tags.get(tags.DEPLOY_KIND) == "rollback"]
     evidence = [
         f"roll-outs verified: {len(verified)}"
-        + (f", the last v{verified[0].version} at {_when(verified[0].tags[VERIFIED_TAG])}" if verified else ""),
+        + (f", the last v{verified[0].version} at {_when(verified[0].tags[tags.VERIFIED])}" if verified else ""),
         *(
-            f"v{v.version} failed verification and was rolled back to v{v.tags[ROLLED_BACK_TO]}"
+            f"v{v.version} failed verification and was rolled back to v{v.tags[tags.ROLLED_BACK_TO]}"
             for v in rolled_back[:3]
         ),
         *(
-            f"v{v.version} restored by an operator's rollback (replaced v{v.tags.get(PREVIOUS_CHAMPION, '?')})"
+            f"v{v.version} restored by an operator's rollback (replaced v{v.tags.get(tags.PREVIOUS_CHAMPION, '?')})"
             for v in by_hand[:3]
         ),
     ]

@@ -6,7 +6,7 @@ Every move of ``@champion`` goes through here, under the same rules:
   registry error (a 5xx, a 403, a timeout) raises, so no gate promotes without comparing;
 - a move is compare-and-set: ``@champion`` moves only if it still names the version the
   decision was made against (``AliasMoved`` otherwise, and nothing changes);
-- the version that takes over first records whom it replaced (``PREVIOUS_CHAMPION``), so a
+- the version that takes over first records whom it replaced (``tags.PREVIOUS_CHAMPION``), so a
   rollback always knows where to go.
 """
 
@@ -22,11 +22,11 @@ from mlflow.exceptions import MlflowException
 
 from kaizen.config import CHAMPION_ALIAS
 from kaizen.errors import AliasMoved, RegistryError
+from kaizen.registry import tags
 
 log = logging.getLogger(__name__)
 
 CHALLENGER_ALIAS = "challenger"
-PREVIOUS_CHAMPION = "kaizen.previous_champion"  # tag: the champion a version replaced
 
 
 def register(tracking_uri: str, model_uri: str, name: str) -> str:
@@ -62,7 +62,7 @@ def champion_version(tracking_uri: str, name: str) -> str | None:
 
 def previous_champion(tracking_uri: str, name: str, version: str) -> str | None:
     """The champion ``version`` replaced, as recorded when it took over."""
-    return MlflowClient(tracking_uri).get_model_version(name, version).tags.get(PREVIOUS_CHAMPION)
+    return MlflowClient(tracking_uri).get_model_version(name, version).tags.get(tags.PREVIOUS_CHAMPION)
 
 
 def _compare_and_set(tracking_uri: str, name: str, version: str, expected: str | None, record: bool) -> None:
@@ -76,7 +76,7 @@ def _compare_and_set(tracking_uri: str, name: str, version: str, expected: str |
         return
     client = MlflowClient(tracking_uri)
     if record and expected is not None:
-        client.set_model_version_tag(name, version, PREVIOUS_CHAMPION, expected)
+        client.set_model_version_tag(name, version, tags.PREVIOUS_CHAMPION, expected)
     client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
     log.info("%s@%s: v%s -> v%s", name, CHAMPION_ALIAS, expected, version)
 

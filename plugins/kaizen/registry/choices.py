@@ -11,8 +11,8 @@ import textwrap
 
 from kaizen.config import CHAMPION_ALIAS
 from kaizen.errors import RegistryError
+from kaizen.registry import tags
 from kaizen.registry.client import ModelVersion, RegistryClient
-from kaizen.registry.gate import DECISION_TAG
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,12 @@ NEWEST = 30  # versions offered; an older one can still be deployed by REST or t
 def label(mv: ModelVersion) -> str:
     """A version as the dropdown shows it: ``v3 · @champion · promoted (MRR@20 .411 beats ...)``."""
     parts = [f"v{mv.version}", *(f"@{alias}" for alias in mv.aliases)]
-    decision = mv.tags.get(DECISION_TAG)
+    decision = mv.tags.get(tags.DECISION)
     if decision:
-        reason = mv.tags.get("kaizen.gate.reason", "")
+        reason = mv.tags.get(tags.REASON, "")
         parts.append(f"{decision} ({textwrap.shorten(reason, 80, placeholder=' …')})" if reason else decision)
-    if mv.tags.get("kaizen.deploy.kind"):
-        parts.append(f"deployed by hand: {mv.tags['kaizen.deploy.kind']}")
+    if mv.tags.get(tags.DEPLOY_KIND):
+        parts.append(f"deployed by hand: {mv.tags[tags.DEPLOY_KIND]}")
     return " · ".join(parts)
 
 

@@ -11,13 +11,13 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
+from kaizen.registry import tags
+
 log = logging.getLogger(__name__)
 
 # Characters (blanks around not counted) of the reason an operator gives to override the gate:
 # a forced promotion, or deploying a version other than the champion (a rollback).
 MIN_OVERRIDE_REASON = 10
-# Version (and run) tag of the gate's verdict: promoted, refused, or stale (the champion moved meanwhile).
-DECISION_TAG = "kaizen.gate.decision"
 
 
 @dataclass(frozen=True)
@@ -116,13 +116,13 @@ def apply(tracking_uri: str, name: str, version: str, decision: GateDecision) ->
         try:
             champion.move_champion(tracking_uri, name, version, expected=decision.champion_version)
         except AliasMoved as moved:
-            client.set_model_version_tag(name, version, DECISION_TAG, "stale")
-            client.set_model_version_tag(name, version, "kaizen.gate.reason", str(moved)[:4900])
+            client.set_model_version_tag(name, version, tags.DECISION, "stale")
+            client.set_model_version_tag(name, version, tags.REASON, str(moved)[:4900])
             raise
     else:
         champion.keep_as_challenger(tracking_uri, name, version)
-    client.set_model_version_tag(name, version, DECISION_TAG, "promoted" if decision.promote else "refused")
-    client.set_model_version_tag(name, version, "kaizen.gate.reason", decision.reason[:4900])
+    client.set_model_version_tag(name, version, tags.DECISION, "promoted" if decision.promote else "refused")
+    client.set_model_version_tag(name, version, tags.REASON, decision.reason[:4900])
     if decision.champion_version:
-        client.set_model_version_tag(name, version, "kaizen.gate.compared_with", decision.champion_version)
+        client.set_model_version_tag(name, version, tags.COMPARED_WITH, decision.champion_version)
     log.info("%s v%s %s: %s", name, version, "promoted" if decision.promote else "refused", decision.reason)

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from kaizen.errors import RegistryError
-from kaizen.registry.gate import DECISION_TAG
+from kaizen.registry import tags
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def archive_refused(tracking_uri: str, name: str, older_than_days: float, now_ms
         expired = [
             mv
             for mv in versions
-            if mv.tags.get(DECISION_TAG) == "refused"
+            if mv.tags.get(tags.DECISION) == "refused"
             and str(mv.version) not in named
             and now_ms - mv.creation_timestamp > older_than_days * DAY_MS
         ]

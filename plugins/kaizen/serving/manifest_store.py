@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlflow import MlflowClient
 
 from kaizen.config import Settings
-from kaizen.registry.champion import PREVIOUS_CHAMPION
+from kaizen.registry import tags
 from kaizen.serving.manifests import seldon_deployment
 from kaizen.serving.rollout import current_champion
 
@@ -14,7 +14,7 @@ def render_and_store(settings: Settings, version: str | None, strategy: str, can
     registry = MlflowClient(settings.mlflow_tracking_uri)
     champion = current_champion(settings)  # read as every alias reader does: kaizen.registry.champion
     target = registry.get_model_version(settings.model_name, version or champion)
-    current = champion if champion != str(target.version) else target.tags.get(PREVIOUS_CHAMPION)
+    current = champion if champion != str(target.version) else target.tags.get(tags.PREVIOUS_CHAMPION)
     manifest = seldon_deployment(
         strategy=strategy,
         new_version=str(target.version),

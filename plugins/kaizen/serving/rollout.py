@@ -28,19 +28,13 @@ from kaizen.errors import (
     UpstreamMissing,
     VerificationFailed,
 )
-from kaizen.registry import champion
+from kaizen.registry import champion, tags
 from kaizen.registry.gate import MIN_OVERRIDE_REASON
 from kaizen.serving.client import ModelServerClient
 
 log = logging.getLogger(__name__)
 
 SMOKE_REQUESTS = 50
-# Version tags of a roll-out's outcome: when it was verified; why it failed; where the
-# automatic rollback took @champion back to (set once the alias is back).
-VERIFIED_TAG = "kaizen.deploy.verified"
-FAILED_TAG = "kaizen.deploy.failed"
-ROLLED_BACK_TO = "kaizen.deploy.rolled_back_to"
-KIND_TAG = "kaizen.deploy.kind"  # an operator's deploy: redeploy, rollback or manual
 CONVERGED_ANSWERS = 10  # consecutive answers from the new version: every worker has loaded it
 
 
@@ -157,7 +151,7 @@ def _record_rollback(settings: Settings, failed: str, previous: str) -> None:
     reads); a registry that does not take it costs the record, never the rollback's alert."""
     try:
         MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
-            settings.model_name, failed, ROLLED_BACK_TO, previous
+            settings.model_name, failed, tags.ROLLED_BACK_TO, previous
         )
     except Exception:  # MLflow's client raises its own and requests' errors
         log.warning("could not record the rollback of version %s on the registry", failed, exc_info=True)
@@ -187,9 +181,9 @@ def deploy(settings: Settings, version: str | None = None, request: DeployReques
     previous = champion.previous_champion(tracking, name, target)
     if request.requested_by:
         audit = {
-            KIND_TAG: _kind(target, current),
-            "kaizen.deploy.by": request.requested_by,
-            "kaizen.deploy.reason": (request.reason or "").strip()[:4900] or "-",
+            tags.DEPLOY_KIND: _kind(target, current),
+            tags.DEPLOYED_BY: request.requested_by,
+            tags.DEPLOY_REASON: (request.reason or "").strip()[:4900] or "-",
         }
         for key, value in audit.items():
             registry.set_model_version_tag(name, target, key, value)
@@ -198,9 +192,9 @@ def deploy(settings: Settings, version: str | None = None, request: DeployReques
         result = verify(settings, target)
     except Exception as exc:  # whatever went wrong, the version was not verified: it must not stay
         reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KaizenError) else str(exc)
-        registry.set_model_version_tag(name, target, FAILED_TAG, reason[:4900])
+        registry.set_model_version_tag(name, target, tags.FAILED, reason[:4900])
         raise RolloutError(_roll_back(settings, target, previous, reason)) from exc
-    registry.set_model_version_tag(name, target, VERIFIED_TAG, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    registry.set_model_version_tag(name, target, tags.VERIFIED, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     moved = f"{current} -> {target}" if target != current else f"{target} verified"
     by = f"; by {request.requested_by}: {request.reason.strip()}" if request.requested_by and request.reason else ""
     smoke = f"{result['smoke_requests']}/{SMOKE_REQUESTS} smoke answers ok, p99 {result['p99_ms']:.0f} ms"

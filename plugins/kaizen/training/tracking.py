@@ -16,8 +16,8 @@ from mlflow import MlflowClient
 
 from kaizen.config import Settings
 from kaizen.models import Recommender, Sessions
+from kaizen.registry import tags
 from kaizen.registry.champion import register
-from kaizen.registry.gate import DECISION_TAG
 from kaizen.registry.pyfunc import log_recommender
 from kaizen.training import report
 from kaizen.training.champion_gate import GateOutcome
@@ -114,7 +114,7 @@ def same_as_newest(settings: Settings, key: str) -> str | None:
     )
     if not newest or newest[0].tags.get(TRAINING_KEY) != key:
         return None
-    return str(newest[0].version) if newest[0].tags.get(DECISION_TAG) in ("promoted", "refused") else None
+    return str(newest[0].version) if newest[0].tags.get(tags.DECISION) in ("promoted", "refused") else None
 
 
 SEARCH = "kaizen.search"  # version tag: what a search chose, on which metric, up to when
@@ -171,9 +171,9 @@ def log_outcome(
     verdict = "forced" if decision.forced else "promoted" if decision.promote else "refused"
     mlflow.set_tags(
         {
-            DECISION_TAG: "promoted" if decision.promote else "refused",
-            "kaizen.gate.note": decision.note(version),
-            "kaizen.model_version": version,
+            tags.DECISION: "promoted" if decision.promote else "refused",
+            tags.NOTE: decision.note(version),
+            tags.MODEL_VERSION: version,
             "mlflow.runName": f"{lineage.family}-v{version}-{verdict}",
         }
     )
