@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -123,6 +124,20 @@ def test_a_damaged_archive_is_refused_not_crashed(tmp_path):
     flip_a_byte(path)
     with pytest.raises(HandoverRefused, match=r"not a readable bundle|integrity"):
         bundle.open_bundle(path, tmp_path / "out")
+
+
+def test_a_bundle_that_would_fill_the_disk_is_refused_before_anything_is_unpacked(tmp_path, monkeypatch):
+    path = sealed(tmp_path)
+    with tarfile.open(path, "r:gz") as tar:
+        declared = sum(m.size for m in tar.getmembers() if m.isfile())
+    # The disk as it would look with one byte too few to keep MIN_FREE_BYTES after unpacking.
+    usage = shutil.disk_usage(tmp_path)._replace(free=bundle.MIN_FREE_BYTES + declared - 1)
+    monkeypatch.setattr(bundle.shutil, "disk_usage", lambda _: usage)
+    with pytest.raises(HandoverRefused, match=r"unpacks to 0\.0 GiB; .* must keep 1 GiB: nothing was unpacked"):
+        bundle.open_bundle(path, tmp_path / "out")
+    assert not any((tmp_path / "out").iterdir())
+    monkeypatch.setattr(bundle.shutil, "disk_usage", lambda _: usage._replace(free=usage.free + 1))
+    assert bundle.open_bundle(path, tmp_path / "again").kind == bundle.MODEL_KIND
 
 
 @pytest.mark.parametrize("data_filter", [True, False], ids=["tarfile-filter", "python-before-3.11.4"])

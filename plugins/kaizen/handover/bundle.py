@@ -2,7 +2,8 @@
 manifest of every file, packed as one ``.tar.gz``.
 
 Integrity is checked before anything in a bundle is read: every file the manifest lists is
-there with its digest and size, and nothing else is. The manifest proves the bundle arrived
+there with its digest and size, and nothing else is (and before unpacking, that the files fit
+on the disk). The manifest proves the bundle arrived
 as it was written (a transfer, a storage bucket); it is not a signature, so where a partner
 must be authenticated, send the manifest's digest (``Bundle.digest``) over another channel.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ MANIFEST = "manifest.json"
 METADATA = "bundle.json"
 MODEL_KIND, SNAPSHOT_KIND = "model", "data-snapshot"
 SNAPSHOT_PREFIX = "snapshot-"  # a data snapshot's file name starts so: never taken for a model
+# Free space an unpacked bundle must leave on its disk: a bundle (or a tar bomb) never fills it.
+MIN_FREE_BYTES = 1 << 30
 # What bundle.json must say, by kind (nested: the keys inside); a bundle without it is refused.
 REQUIRED = {
     MODEL_KIND: {
@@ -86,20 +90,34 @@ def unpack(source: Path, into: Path) -> Path:
     """Unpack a .tar.gz bundle under ``into``; a directory is used as it is."""
     if source.is_dir():
         return source
+    into.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(source, "r:gz") as tar:
-            _extract(tar, into)
+            members = tar.getmembers()
+            _fits(source, sum(m.size for m in members if m.isfile()), into)
+            _extract(tar, members, into)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise HandoverRefused(f"{source} is not a readable bundle (a .tar.gz): {exc}") from exc
     return into
 
 
-def _extract(tar: tarfile.TarFile, into: Path) -> None:
+def _fits(source: Path, size: int, into: Path) -> None:
+    """Refuse a bundle whose files, by the sizes its tar headers declare (what extraction
+    writes), would leave less than ``MIN_FREE_BYTES`` free under ``into``."""
+    free = shutil.disk_usage(into).free
+    if size > free - MIN_FREE_BYTES:
+        raise HandoverRefused(
+            f"{source} unpacks to {size / 2**30:.1f} GiB; {into} has {free / 2**30:.1f} GiB free and "
+            f"must keep {MIN_FREE_BYTES / 2**30:.0f} GiB: nothing was unpacked"
+        )
+
+
+def _extract(tar: tarfile.TarFile, members: list[tarfile.TarInfo], into: Path) -> None:
     """Extract plain files and directories that land inside ``into``, nothing else. tarfile's
     ``data`` filter says the same where the interpreter has it (Python 3.11.4+; Debian
     bookworm's 3.11.2, in the Airflow image, has not)."""
     root = into.resolve()
-    for member in tar.getmembers():
+    for member in members:
         if not (member.isfile() or member.isdir()) or not (root / member.name).resolve().is_relative_to(root):
             raise tarfile.TarError(f"{member.name!r} is not a plain file inside the bundle")
     if hasattr(tarfile, "data_filter"):
