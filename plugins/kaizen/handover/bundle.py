@@ -1,11 +1,11 @@
 """The bundle: a directory of files, a ``bundle.json`` that says what they are, and a SHA-256
 manifest of every file, packed as one ``.tar.gz``.
 
-Integrity is checked before anything in a bundle is read: every file the manifest lists is
-there with its digest and size, and nothing else is (and before unpacking, that the files fit
-on the disk). The manifest proves the bundle arrived
-as it was written (a transfer, a storage bucket); it is not a signature, so where a partner
-must be authenticated, send the manifest's digest (``Bundle.digest``) over another channel.
+Before unpacking, the files must fit on the disk. Integrity is checked before anything in a
+bundle is read: every file the manifest lists is there with its digest and size, and nothing
+else is. The manifest proves the bundle arrived as it was written (a transfer, a storage
+bucket); it is not a signature, so where a partner must be authenticated, send the manifest's
+digest (``Bundle.digest``) over another channel.
 """
 
 from __future__ import annotations
